@@ -14,7 +14,7 @@ const s = (u: Uint8Array): string => new TextDecoder().decode(u);
 
 interface Subject {
   name: string;
-  make(): Promise<{ fs: FileSystem; dir: string; done(): Promise<void> }>;
+  make(): Promise<{ fs: FileSystem; dir: string; done: () => Promise<void> }>;
 }
 
 const subjects: Subject[] = [
