@@ -49,11 +49,10 @@ void describe(`differential: etcd 3.4 vs ${target()} (Txn)`, () => {
   let d: Differential;
   before(async () => {
     d = await Differential.start();
-    await d.same(LeaseGrant, { TTL: 600n, ID: 0x77n });
     await d.same(Put, { key: k('t/a'), value: k('apple') }); // rev 2
     await d.same(Put, { key: k('t/b'), value: k('b1') }); // rev 3
     await d.same(Put, { key: k('t/b'), value: k('b2') }); // rev 4
-    await d.same(Put, { key: k('t/c'), value: k('cherry'), lease: 0x77n }); // rev 5
+    await d.same(Put, { key: k('t/c'), value: k('cherry') }); // rev 5
   });
   after(async () => {
     await d?.stop();
@@ -124,9 +123,7 @@ void describe(`differential: etcd 3.4 vs ${target()} (Txn)`, () => {
       success: [put('w/never', 'x')],
       failure: [put('w/f', 'f'), get('w/', 'w0', { sortOrder: 2 }), get('w/z', '', { revision: 2n })],
     });
-    await d.same(Txn, {
-      success: [put('w/l', 'leased', { lease: 0x77n }), put('w/z', '', { ignoreValue: true })],
-    });
+    await d.same(Txn, { success: [put('w/z', '', { ignoreValue: true, prevKv: true })] });
     await d.same(Range, { key: k('w/'), rangeEnd: k('w0') });
     await d.same(Range, { key: k('\0'), rangeEnd: k('\0') });
   });
@@ -274,6 +271,23 @@ void describe(`differential: etcd 3.4 vs ${target()} (Txn)`, () => {
     await d.expect(Txn, { success: [get('t/b', '', { revision: head - 3n })] }, Code.OUT_OF_RANGE, compacted);
     await d.same(Txn, { success: [get('t/', 't0', { revision: head - 2n })] });
     await d.same(Range, { key: k('\0'), rangeEnd: k('\0') });
+  });
+
+  void it('leases in txns: LEASE compares on leased keys, puts with a lease (needs LeaseGrant)', async () => {
+    await d.same(LeaseGrant, { TTL: 600n, ID: 0x77n });
+    await d.same(Txn, { success: [put('ls/a', 'leased', { lease: 0x77n }), put('ls/b', 'plain')] });
+    for (const key of ['ls/a', 'ls/b', 'ls/zz']) {
+      for (const result of results) {
+        for (const v of [0n, 0x77n, 0x78n]) {
+          await d.same(Txn, { compare: [cmp(key, 'LEASE', result, v)], success: [get(key)] });
+        }
+      }
+    }
+    await d.same(Txn, { compare: [cmp('ls/', 'LEASE', CompareResult.EQUAL, 0x77n, 'ls0')] });
+    await d.same(Txn, {
+      success: [put('ls/b', 'b2', { ignoreLease: true }), put('ls/a', 'a2', { ignoreLease: true })],
+    });
+    await d.same(Range, { key: k('ls/'), rangeEnd: k('ls0') });
   });
 
   void it('etcdctl txn -i output agrees', async () => {

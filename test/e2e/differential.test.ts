@@ -176,10 +176,17 @@ void describe(`differential: etcd 3.4 vs ${target()} (KV)`, () => {
     await d.same(Range, { key: k('a') });
   });
 
-  void it('put with leases: attach, keep with ignore_lease, unknown lease, revoke deletes the keys', async () => {
+  void it('put with an unknown lease is "requested lease not found", checked before ignore_value', async () => {
     const notFound = 'etcdserver: requested lease not found';
     await d.expect(Put, { key: k('l/1'), value: k('v'), lease: 0x1234n }, Code.NOT_FOUND, notFound);
+    await d.expect(Put, { key: k('l/1'), value: k('v'), lease: -5n }, Code.NOT_FOUND, notFound);
     await d.expect(Put, { key: k('nokey'), ignoreValue: true, lease: 0x1234n }, Code.NOT_FOUND, notFound);
+    await d.expect(Put, { key: k('a'), ignoreValue: true, lease: 0x1234n }, Code.NOT_FOUND, notFound);
+    await d.same(Range, { key: k('\0'), rangeEnd: k('\0') });
+  });
+
+  void it('put with leases: attach, keep with ignore_lease, revoke deletes the keys (needs the Lease service)', async () => {
+    const notFound = 'etcdserver: requested lease not found';
     await d.same(LeaseGrant, { TTL: 600n, ID: 0x1234n });
     await d.expect(
       LeaseGrant,
