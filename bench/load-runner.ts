@@ -1,0 +1,136 @@
+// The main-thread side of the load generator: a pool of worker threads (load-worker.ts) that
+// together open a load's connections and run its clients. Connection j goes to worker
+// j % workers and client c to connection c % conns, so "100 clients over 10 connections" is
+// 10 clients per connection whatever the number of workers.
+import { Worker } from 'node:worker_threads';
+import type {
+  ClientKind,
+  ErrorSample,
+  FromWorker,
+  Operation,
+  ToWorker,
+  WorkerResult,
+  WorkerSpec,
+} from './load-protocol.js';
+import { concatSamples, splitEvenly } from './stats.js';
+
+export interface LoadSpec {
+  host: string;
+  port: number;
+  op: Operation;
+  serializable: boolean;
+  conns: number;
+  clients: number;
+  maxRequests: number;
+  durationMs: number;
+  keySize: number;
+  valueSize: number;
+  keySpace: number;
+  keyBase: number;
+  rangeKey: number;
+}
+
+export interface LoadResult {
+  ok: number;
+  errors: number;
+  errorSamples: ErrorSample[];
+  /** From the first request sent to the last reply, over all workers. */
+  elapsedSec: number;
+  latenciesMs: Float64Array;
+}
+
+/** How long after a load's deadline replies may still arrive before they count as lost. */
+const GRACE_MS = 30_000;
+
+export class LoadGenerator {
+  private readonly workers: Worker[] = [];
+  private readonly inbox: ((m: FromWorker) => void)[] = [];
+
+  constructor(
+    workerCount: number,
+    private readonly client: ClientKind,
+  ) {
+    for (let i = 0; i < workerCount; i++) {
+      const w = new Worker(new URL('./load-worker.js', import.meta.url));
+      w.on('message', (m: FromWorker) => this.inbox[i]?.(m));
+      w.on('error', (err) => this.inbox[i]?.({ kind: 'failed', message: `worker crashed: ${err.message}` }));
+      this.workers.push(w);
+    }
+  }
+
+  private ask(i: number, m: ToWorker): Promise<FromWorker> {
+    return new Promise((resolve) => {
+      this.inbox[i] = resolve;
+      (this.workers[i] as Worker).postMessage(m);
+    });
+  }
+
+  /** Splits connections and clients over the workers (only workers that get a connection run). */
+  plan(conns: number, clients: number): number[][] {
+    if (conns < 1 || clients < conns)
+      throw new Error(`need at least 1 connection and 1 client per connection`);
+    const perConn = splitEvenly(clients, conns);
+    const used = Math.min(this.workers.length, conns);
+    const plan: number[][] = Array.from({ length: used }, () => []);
+    perConn.forEach((n, j) => (plan[j % used] as number[]).push(n));
+    return plan;
+  }
+
+  async run(load: LoadSpec): Promise<LoadResult> {
+    const plan = this.plan(load.conns, load.clients);
+    const counter = new SharedArrayBuffer(4);
+    const specs: WorkerSpec[] = plan.map((clientsPerConn) => ({
+      host: load.host,
+      port: load.port,
+      client: this.client,
+      op: load.op,
+      serializable: load.serializable,
+      clientsPerConn,
+      keySize: load.keySize,
+      valueSize: load.valueSize,
+      keySpace: load.keySpace,
+      keyBase: load.keyBase,
+      rangeKey: load.rangeKey,
+      maxRequests: load.maxRequests,
+      counter,
+      graceMs: GRACE_MS,
+    }));
+    const prepared = await Promise.all(specs.map((spec, i) => this.ask(i, { kind: 'prepare', spec })));
+    const failed = prepared.find((m) => m.kind === 'failed');
+    if (failed !== undefined && failed.kind === 'failed') throw new Error(failed.message);
+    const deadlineEpochMs = Date.now() + load.durationMs;
+    const replies = await Promise.all(specs.map((_, i) => this.ask(i, { kind: 'go', deadlineEpochMs })));
+    const results: WorkerResult[] = [];
+    for (const r of replies) {
+      if (r.kind !== 'result')
+        throw new Error(r.kind === 'failed' ? r.message : `unexpected worker reply ${r.kind}`);
+      results.push(r.result);
+    }
+    return merge(results);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+function merge(results: WorkerResult[]): LoadResult {
+  const samples = new Map<string, ErrorSample>();
+  for (const r of results) {
+    for (const s of r.errorSamples) {
+      const key = `${s.status} ${s.message}`;
+      const prev = samples.get(key);
+      if (prev !== undefined) prev.count += s.count;
+      else samples.set(key, { ...s });
+    }
+  }
+  const start = Math.min(...results.map((r) => r.startEpochMs));
+  const end = Math.max(...results.map((r) => r.endEpochMs));
+  return {
+    ok: results.reduce((n, r) => n + r.ok, 0),
+    errors: results.reduce((n, r) => n + r.errors, 0),
+    errorSamples: [...samples.values()],
+    elapsedSec: Math.max(0, end - start) / 1000,
+    latenciesMs: concatSamples(results.map((r) => r.latenciesMs)),
+  };
+}

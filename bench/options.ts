@@ -1,0 +1,175 @@
+// Command-line flags of `npm run bench` (node dist/bench/run.js). Every default is written here
+// once; --quick only shortens the run (for a smoke test), it never changes the load shapes.
+
+export type ServerName = 'etcd' | 'ketch';
+export type LoadId = 'put-1' | 'put-100' | 'range-l' | 'range-s';
+export const LOAD_IDS: readonly LoadId[] = ['put-1', 'put-100', 'range-l', 'range-s'];
+
+export interface BenchOptions {
+  servers: ServerName[];
+  loads: LoadId[];
+  durationSec: number;
+  maxRequests: number;
+  warmupRequests: number;
+  rssPuts: number;
+  clients: number;
+  conns: number;
+  workers: number;
+  client: 'raw' | 'http2';
+  keySize: number;
+  valueSize: number;
+  keySpace: number;
+  etcdBin: string;
+  ketchBin: string;
+  json: boolean;
+  quick: boolean;
+  keepData: boolean;
+  help: boolean;
+}
+
+export const USAGE = `usage: npm run bench -- [flags]   (or: node dist/bench/run.js [flags])
+  --only etcd|ketch     run one server only (default: both, one after the other)
+  --quick               smoke run: 2 s / 20,000 requests per load, 5,000 puts before the RSS reading
+  --duration SEC        time limit of each load (default 10)
+  --requests N          request limit of each load, whichever comes first (default 300000)
+  --warmup N            untimed requests before each load, same shape (default 2000)
+  --rss-puts N          puts before peak RSS is read (default 50000)
+  --loads LIST          comma-separated subset of ${LOAD_IDS.join(',')}
+  --clients N --conns N shape of the concurrent loads (default 100 clients over 10 connections)
+  --workers N           load generator threads (default 2)
+  --client raw|http2    raw HTTP/2 frames on node:net (default) or node:http2
+  --key-size N          key length in bytes, 8..16 (default 8)
+  --value-size N        value length in bytes (default 256)
+  --key-space N         number of distinct put keys (default 1000000)
+  --etcd-bin PATH       default /usr/bin/etcd
+  --ketch-bin PATH      default <repo>/bin/ketch
+  --json                print the results as JSON instead of Markdown
+  --keep-data           keep the servers' temp dirs and logs`;
+
+export function defaultOptions(repoRoot: string): BenchOptions {
+  return {
+    servers: ['etcd', 'ketch'],
+    loads: [...LOAD_IDS],
+    durationSec: 10,
+    maxRequests: 300_000,
+    warmupRequests: 2000,
+    rssPuts: 50_000,
+    clients: 100,
+    conns: 10,
+    workers: 2,
+    client: 'raw',
+    keySize: 8,
+    valueSize: 256,
+    keySpace: 1_000_000,
+    etcdBin: '/usr/bin/etcd',
+    ketchBin: `${repoRoot}/bin/ketch`,
+    json: false,
+    quick: false,
+    keepData: false,
+    help: false,
+  };
+}
+
+function intFlag(name: string, v: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const n = Number(v.replace(/_/g, ''));
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new Error(`--${name} wants an integer in [${min}, ${max}], got '${v}'`);
+  return n;
+}
+
+/** Parses flags (`--flag value` or `--flag=value`); throws with a message on anything unknown. */
+export function parseOptions(argv: readonly string[], repoRoot: string): BenchOptions {
+  const o = defaultOptions(repoRoot);
+  const explicit = new Set<string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (!arg.startsWith('--')) throw new Error(`unexpected argument '${arg}'`);
+    const eq = arg.indexOf('=');
+    const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
+    const takes = () => {
+      if (eq >= 0) return arg.slice(eq + 1);
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`--${name} needs a value`);
+      return v;
+    };
+    explicit.add(name);
+    applyFlag(o, name, takes);
+  }
+  if (o.quick) {
+    if (!explicit.has('duration')) o.durationSec = 2;
+    if (!explicit.has('requests')) o.maxRequests = 20_000;
+    if (!explicit.has('warmup')) o.warmupRequests = 500;
+    if (!explicit.has('rss-puts')) o.rssPuts = 5000;
+  }
+  if (o.clients < o.conns) throw new Error('--clients must be at least --conns');
+  return o;
+}
+
+function applyFlag(o: BenchOptions, name: string, value: () => string): void {
+  switch (name) {
+    case 'only': {
+      const v = value();
+      if (v !== 'etcd' && v !== 'ketch') throw new Error(`--only wants etcd or ketch, got '${v}'`);
+      o.servers = [v];
+      return;
+    }
+    case 'loads': {
+      const ids = value()
+        .split(',')
+        .filter((s) => s !== '');
+      for (const id of ids) if (!LOAD_IDS.includes(id as LoadId)) throw new Error(`unknown load '${id}'`);
+      o.loads = LOAD_IDS.filter((id) => ids.includes(id));
+      return;
+    }
+    case 'client': {
+      const v = value();
+      if (v !== 'raw' && v !== 'http2') throw new Error(`--client wants raw or http2, got '${v}'`);
+      o.client = v;
+      return;
+    }
+    case 'duration':
+      o.durationSec = intFlag(name, value(), 1, 3600);
+      return;
+    case 'requests':
+      o.maxRequests = intFlag(name, value(), 1, 2 ** 31 - 1);
+      return;
+    case 'warmup':
+      o.warmupRequests = intFlag(name, value(), 0, 1e7);
+      return;
+    case 'rss-puts':
+      o.rssPuts = intFlag(name, value(), 0, 1e8);
+      return;
+    case 'clients':
+      o.clients = intFlag(name, value(), 1, 100_000);
+      return;
+    case 'conns':
+      o.conns = intFlag(name, value(), 1, 10_000);
+      return;
+    case 'workers':
+      o.workers = intFlag(name, value(), 1, 64);
+      return;
+    case 'key-size':
+      o.keySize = intFlag(name, value(), 8, 16);
+      return;
+    case 'value-size':
+      o.valueSize = intFlag(name, value(), 0, 16_000);
+      return;
+    case 'key-space':
+      o.keySpace = intFlag(name, value(), 1, 1e8);
+      return;
+    case 'etcd-bin':
+      o.etcdBin = value();
+      return;
+    case 'ketch-bin':
+      o.ketchBin = value();
+      return;
+    case 'json':
+    case 'quick':
+    case 'keep-data':
+    case 'help':
+      o[name === 'keep-data' ? 'keepData' : name] = true;
+      return;
+    default:
+      throw new Error(`unknown flag --${name}`);
+  }
+}

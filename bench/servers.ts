@@ -1,0 +1,142 @@
+// Starting and stopping the servers under test. ketch and etcd get the same flags (etcd's own
+// names), a fresh data dir under os.tmpdir(), and free loopback ports; a server counts as up
+// once it answers a gRPC Range. Its output goes to a log file whose tail is shown if it fails.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { TRANSPORT_ERROR } from './grpc-call.js';
+import { unaryCall } from './probe.js';
+import { benchKey, prepareRange } from './request.js';
+
+export const HOST = '127.0.0.1';
+
+/** A port the kernel just handed out for loopback, released again for the server to take. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, HOST, () => {
+      const addr = srv.address();
+      srv.close(() =>
+        typeof addr === 'object' && addr !== null ? resolve(addr.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+/** etcd's flags for a one-member cluster on the given ports (shared by etcd and ketch). */
+export function memberFlags(name: string, dataDir: string, clientPort: number, peerPort: number): string[] {
+  const client = `http://${HOST}:${clientPort}`;
+  const peer = `http://${HOST}:${peerPort}`;
+  return [
+    `--name=${name}`,
+    `--data-dir=${dataDir}`,
+    `--listen-client-urls=${client}`,
+    `--advertise-client-urls=${client}`,
+    `--listen-peer-urls=${peer}`,
+    `--initial-advertise-peer-urls=${peer}`,
+    `--initial-cluster=${name}=${peer}`,
+  ];
+}
+
+export class ServerProcess {
+  private exitInfo: string | null = null;
+  private readonly exited: Promise<void>;
+
+  private constructor(
+    readonly label: string,
+    readonly argv: string[],
+    readonly port: number,
+    readonly tmpDir: string,
+    readonly logPath: string,
+    private readonly child: ChildProcess,
+  ) {
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.exitInfo = signal !== null ? `killed by ${signal}` : `exited with code ${code}`;
+        resolve();
+      });
+    });
+  }
+
+  get pid(): number {
+    if (this.child.pid === undefined) throw new Error(`${this.label} has no pid`);
+    return this.child.pid;
+  }
+
+  /** The command line, quoted for a shell, as it was run. */
+  get commandLine(): string {
+    return this.argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+  }
+
+  /** Starts `bin` and waits until it answers a Range (or fails, with its log tail). */
+  static async start(label: string, bin: string, readyTimeoutMs: number): Promise<ServerProcess> {
+    const tmpDir = mkdtempSync(path.join(os.tmpdir(), `ketch-bench-${label}-`));
+    const clientPort = await freePort();
+    let peerPort = await freePort();
+    while (peerPort === clientPort) peerPort = await freePort();
+    const argv = [bin, ...memberFlags('bench', path.join(tmpDir, 'data'), clientPort, peerPort)];
+    const logPath = path.join(tmpDir, 'server.log');
+    const logFd = openSync(logPath, 'w');
+    const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', logFd, logFd] });
+    closeSync(logFd);
+    const server = new ServerProcess(label, argv, clientPort, tmpDir, logPath, child);
+    child.once('error', (err) => {
+      server.exitInfo = `could not start: ${err.message}`;
+    });
+    await server.waitReady(readyTimeoutMs);
+    return server;
+  }
+
+  private async waitReady(timeoutMs: number): Promise<void> {
+    const req = prepareRange(`${HOST}:${this.port}`, benchKey(0, 8), false);
+    const until = Date.now() + timeoutMs;
+    let last = '';
+    while (Date.now() < until) {
+      if (this.exitInfo !== null)
+        throw new Error(`${this.label} ${this.exitInfo} before it was ready\n${this.logTail()}`);
+      const r = await unaryCall(HOST, this.port, req, 0, 1000);
+      if (r.status === 0) return;
+      last = r.status === TRANSPORT_ERROR ? r.message : `grpc-status ${r.status}: ${r.message}`;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    await this.stop();
+    throw new Error(
+      `${this.label} did not answer a Range within ${timeoutMs} ms (last: ${last})\n${this.logTail()}`,
+    );
+  }
+
+  logTail(lines = 15): string {
+    try {
+      const text = readFileSync(this.logPath, 'utf8').trimEnd().split('\n');
+      return text
+        .slice(-lines)
+        .map((l) => `  | ${l}`)
+        .join('\n');
+    } catch {
+      return '  | (no log)';
+    }
+  }
+
+  /** Whether the process is still running (for a check that it survived the loads). */
+  get alive(): boolean {
+    return this.exitInfo === null;
+  }
+
+  get exitReason(): string | null {
+    return this.exitInfo;
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`; removes the data dir unless `keep`. */
+  async stop(graceMs = 10_000, keep = false): Promise<void> {
+    if (this.exitInfo === null) {
+      this.child.kill('SIGTERM');
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+      await this.exited;
+      clearTimeout(timer);
+    }
+    if (!keep) rmSync(this.tmpDir, { recursive: true, force: true });
+  }
+}
