@@ -22,8 +22,8 @@ void test('crash without a random source drops every unsynced write and keeps sy
   const f = await fs.open('/d/f', 'r+');
   await f.write(b('-more'), 6);
   await f.write(b('S'), 0);
-  fs.crash();
-  assert.equal(s(await fs.readFile('/d/f')), 'synced');
+  const after = fs.crash();
+  assert.equal(s(await after.readFile('/d/f')), 'synced');
 });
 
 void test('crash reverts a truncation that was not synced', async () => {
@@ -32,19 +32,18 @@ void test('crash reverts a truncation that was not synced', async () => {
   const f = await fs.open('/f', 'r+');
   await f.truncate(2);
   await f.preallocate(10);
-  fs.crash();
-  assert.equal(s(await fs.readFile('/f')), 'abcdef');
+  assert.equal(s(await fs.crash().readFile('/f')), 'abcdef');
 });
 
 void test('a new file survives a crash only after its directory is synced', async () => {
-  const fs = new MemFileSystem();
+  let fs = new MemFileSystem();
   const f = await fs.open('/new', 'w');
   await f.write(b('x'), 0);
   await f.datasync();
-  fs.crash();
+  fs = fs.crash();
   await assert.rejects(fs.readFile('/new'), (e) => isNotFound(e));
   await durableFile(fs, '/new', 'x');
-  fs.crash();
+  fs = fs.crash();
   assert.equal(s(await fs.readFile('/new')), 'x');
 });
 
@@ -54,17 +53,20 @@ void test('an unsynced rename and unlink are undone by a crash', async () => {
   await durableFile(fs, '/b', 'B');
   await fs.rename('/a', '/b');
   await fs.unlink('/b');
-  fs.crash();
-  assert.deepEqual(await fs.readdir('/'), ['a', 'b']);
-  assert.equal(s(await fs.readFile('/b')), 'B');
+  const after = fs.crash();
+  assert.deepEqual(await after.readdir('/'), ['a', 'b']);
+  assert.equal(s(await after.readFile('/b')), 'B');
 });
 
-void test('handles opened before a crash are dead after it', async () => {
+void test('the crashed view and its handles are dead; the returned view is the restarted disk', async () => {
   const fs = new MemFileSystem();
   await durableFile(fs, '/a', 'A');
   const f = await fs.open('/a', 'r+');
-  fs.crash();
-  await assert.rejects(f.write(b('x'), 0), /EBADF/);
+  const after = fs.crash();
+  await assert.rejects(f.write(b('x'), 0), /EIO/);
+  await assert.rejects(fs.rename('/a', '/b'), /EIO/);
+  await assert.rejects(fs.mkdirp('/x'), /EIO/);
+  assert.deepEqual(await after.readdir('/'), ['a']);
 });
 
 void test('with a random source a crash keeps a prefix of unsynced writes, the last one torn', async () => {
@@ -76,8 +78,8 @@ void test('with a random source a crash keeps a prefix of unsynced writes, the l
     await f.write(b('one|'), 5);
     await f.write(b('two|'), 9);
     let x = seed;
-    fs.crash(() => ((x = (x * 1103515245 + 12345) >>> 0) >>> 8) / 2 ** 24);
-    const text = s(await fs.readFile('/f'));
+    const after = fs.crash(() => ((x = (x * 1103515245 + 12345) >>> 0) >>> 8) / 2 ** 24);
+    const text = s(await after.readFile('/f'));
     assert.ok('base|one|two|'.startsWith(text) && text.startsWith('base|'), text);
     seen.add(text);
   }

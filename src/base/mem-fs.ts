@@ -3,7 +3,9 @@
 // directory (creations, renames, removals) is kept in an undo log. `crash()` then plays a power
 // cut: by default it drops every unsynced change; given a random source it keeps a random prefix
 // of each file's and each directory's unsynced changes, tearing the first dropped write at a random
-// byte, which is the torn tail a WAL must detect and repair.
+// byte, which is the torn tail a WAL must detect and repair. The crashed view dies with its
+// process (every later call on it or on its handles fails, even those of an operation that was
+// half done) and crash() returns the view a restarted process sees.
 //
 // Model limits, on purpose: fsync of a file does not make its directory entry durable (only
 // syncDir does), a rename across two directories is two independent changes, and writes are torn
@@ -131,11 +133,11 @@ class MemHandle implements FileHandle {
     readonly path: string,
     private readonly file: MemFile,
     private readonly writable: boolean,
-    private readonly generation: number,
   ) {}
 
   private check(write: boolean): MemFile {
-    if (this.closed || this.generation !== this.fs.generation) throw new FsError('EBADF', this.path);
+    this.fs.checkAlive();
+    if (this.closed) throw new FsError('EBADF', this.path);
     if (write && !this.writable) throw new FsError('EBADF', `${this.path} is open read-only`);
     return this.file;
   }
@@ -187,11 +189,16 @@ class MemHandle implements FileHandle {
 
 export class MemFileSystem implements FileSystem {
   private root = new MemDir();
-  /** Bumped by crash(): handles opened before a crash are dead. */
-  generation = 0;
+  /** Set by crash(): this view belongs to a process that no longer runs. */
+  private dead = false;
   readonly stats: MemFsStats = { writes: 0, datasyncs: 0, syncs: 0, dirSyncs: 0 };
 
+  checkAlive(): void {
+    if (this.dead) throw new FsError('EIO', 'this file system view died in a crash');
+  }
+
   private lookup(path: string): MemNode | undefined {
+    this.checkAlive();
     let node: MemNode = this.root;
     for (const c of split(path)) {
       if (node.kind !== 'dir') return undefined;
@@ -232,7 +239,7 @@ export class MemFileSystem implements FileSystem {
     } else if (flags === 'w' && node.size > 0) {
       node.truncate(0);
     }
-    return new MemHandle(this, path, node, flags !== 'r', this.generation);
+    return new MemHandle(this, path, node, flags !== 'r');
   }
 
   async readFile(path: string): Promise<Uint8Array> {
@@ -273,6 +280,7 @@ export class MemFileSystem implements FileSystem {
   }
 
   async mkdirp(path: string): Promise<void> {
+    this.checkAlive();
     let dir = this.root;
     for (const c of split(path)) {
       let next = dir.entries.get(c);
@@ -312,10 +320,11 @@ export class MemFileSystem implements FileSystem {
   /**
    * A power cut. Without `rand`, every change not yet synced is lost. With `rand` (uniform in
    * [0, 1), e.g. a seeded PRNG), each file and directory keeps a random prefix of its unsynced
-   * changes and the first dropped write of a file survives as a random-length prefix. Open handles
-   * die; reopen files afterwards.
+   * changes and the first dropped write of a file survives as a random-length prefix. This view and
+   * its handles die; the returned view is the disk as the next process finds it.
    */
-  crash(rand?: () => number): void {
+  crash(rand?: () => number): MemFileSystem {
+    this.checkAlive();
     const pick = (n: number): number => (rand === undefined ? 0 : Math.floor(rand() * (n + 1)));
     const seen = new Set<MemNode>();
     const visit = (node: MemNode): void => {
@@ -331,7 +340,10 @@ export class MemFileSystem implements FileSystem {
       for (const child of node.entries.values()) visit(child);
     };
     // Directories revert first (top-down), so a file is reverted in the tree that survives.
-    this.generation++;
     visit(this.root);
+    this.dead = true;
+    const next = new MemFileSystem();
+    next.root = this.root;
+    return next;
   }
 }

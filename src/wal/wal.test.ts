@@ -55,8 +55,7 @@ void test('create survives a crash: afterwards there is a whole WAL', async () =
   await fs.syncDir('/');
   const wal = await Wal.create(fs, '/d/wal', meta);
   await wal.save({ term: 1n, vote: 1n, commit: 0n }, [entry(1n, 1n)]);
-  fs.crash();
-  const r = await Wal.open(fs, '/d/wal');
+  const r = await Wal.open(fs.crash(), '/d/wal');
   assert.deepEqual(flat(r.entries), flat([entry(1n, 1n)]));
 });
 
@@ -106,17 +105,18 @@ void test('a later entry with a lower index replaces that index and everything a
 });
 
 void test('a commit-only hard state is not synced on its own but written with the next batch', async () => {
-  const { fs, wal } = await fresh();
-  await wal.save({ term: 1n, vote: 1n, commit: 0n }, [entry(1n, 1n)]);
+  const made = await fresh();
+  let fs = made.fs;
+  await made.wal.save({ term: 1n, vote: 1n, commit: 0n }, [entry(1n, 1n)]);
   const before = { ...fs.stats };
-  await wal.save({ term: 1n, vote: 1n, commit: 1n }, []);
+  await made.wal.save({ term: 1n, vote: 1n, commit: 1n }, []);
   assert.deepEqual(fs.stats, before);
-  fs.crash();
+  fs = fs.crash();
   let r = await Wal.open(fs, '/data/wal');
   assert.deepEqual(r.hardState, { term: 1n, vote: 1n, commit: 0n });
   await r.wal.save({ term: 1n, vote: 1n, commit: 1n }, []);
   await r.wal.save(undefined, [entry(2n, 1n)]);
-  fs.crash();
+  fs = fs.crash();
   r = await Wal.open(fs, '/data/wal');
   assert.deepEqual(r.hardState, { term: 1n, vote: 1n, commit: 1n });
   await r.wal.save({ term: 1n, vote: 1n, commit: 2n }, []);
@@ -128,8 +128,7 @@ void test('a commit-only hard state is not synced on its own but written with th
 void test('a vote or term change is synced even without entries', async () => {
   const { fs, wal } = await fresh();
   await wal.save({ term: 5n, vote: 2n, commit: 0n }, []);
-  fs.crash();
-  const r = await Wal.open(fs, '/data/wal');
+  const r = await Wal.open(fs.crash(), '/data/wal');
   assert.deepEqual(r.hardState, { term: 5n, vote: 2n, commit: 0n });
 });
 

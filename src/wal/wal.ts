@@ -207,7 +207,14 @@ export class Wal {
         }
         repaired = { segment: name, offset, droppedBytes: lastNonZero(buf) + 1 - offset, reason };
       }
-      if (last && r.records === 0) throw corruptError(name, 0, 'the last segment holds no valid record');
+      if (last && r.records === 0) {
+        throw corruptError(
+          name,
+          0,
+          r.failure?.reason ?? 'empty file',
+          ': the last segment holds no valid record',
+        );
+      }
       tailEnd = r.end;
     }
     if (st.metadata === undefined) throw corruptError(segments[0]!.name, 0, 'no metadata record');
