@@ -116,6 +116,7 @@ function loadFromFile(path: string, report: Report[]): Loaded {
   });
   try {
     const { values, present } = readConfigFile(path);
+    values.put('config-file', path);
     return { values, mode: 'file', setNames: present, report };
   } catch (e) {
     if (!(e instanceof ConfigFileError)) throw e;
