@@ -3,8 +3,8 @@
 // exactly the processes it started — also when a test fails or the test process exits. It also
 // runs Debian's etcdctl against an endpoint. Tests choose the server under test with target():
 // KETCH_E2E_TARGET=etcd validates the specifications against real etcd.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync, appendFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
@@ -51,7 +51,10 @@ export function target(): ServerKind {
 
 const live = new Set<ChildProcess>();
 const tempDirs = new Set<string>();
-process.on('exit', () => {
+/** KETCH_E2E_KEEP=1 keeps data dirs and server logs (server.log beside each data dir) for a post-mortem. */
+const keepFiles = process.env['KETCH_E2E_KEEP'] === '1';
+
+function killAll(): void {
   for (const child of live) {
     try {
       child.kill('SIGKILL');
@@ -59,8 +62,23 @@ process.on('exit', () => {
       // already gone
     }
   }
+  live.clear();
+}
+
+process.on('exit', () => {
+  killAll();
+  if (keepFiles) {
+    for (const dir of tempDirs) process.stderr.write(`e2e: kept ${dir}\n`);
+    return;
+  }
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(sig, () => {
+    killAll();
+    process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1));
+  });
+}
 
 /** A loopback port that was free a moment ago: bind port 0, read the port, close. */
 export async function freePort(): Promise<number> {
@@ -123,6 +141,7 @@ class Server implements ServerHandle {
   }
 
   private append(s: string): void {
+    if (keepFiles) appendFileSync(join(dirname(this.dataDir), 'server.log'), s);
     this.log += s;
     if (this.log.length > LOG_LIMIT_CHARS) this.log = this.log.slice(-LOG_LIMIT_CHARS / 2);
   }
@@ -216,8 +235,11 @@ export async function startServer(kind: ServerKind, opts: StartOptions = {}): Pr
     tempDirs.add(base);
     dataDir = join(base, 'data.etcd');
   }
-  const clientUrl = `http://127.0.0.1:${await freePort()}`;
-  const peerUrl = `http://127.0.0.1:${await freePort()}`;
+  const clientPort = await freePort();
+  let peerPort = await freePort();
+  while (peerPort === clientPort) peerPort = await freePort();
+  const clientUrl = `http://127.0.0.1:${clientPort}`;
+  const peerUrl = `http://127.0.0.1:${peerPort}`;
   const args = [...serverArgs(`e2e-${kind}`, dataDir, clientUrl, peerUrl), ...(opts.extraArgs ?? [])];
   const server = new Server(kind, clientUrl, peerUrl, dataDir, bin, args, childEnv(opts.env));
   server.spawn();
@@ -253,14 +275,4 @@ export function etcdctl(
     child.once('close', (code) => res({ code: code ?? -1, stdout, stderr }));
     child.stdin.end(opts.input ?? '');
   });
-}
-
-/** Synchronous variant for quick probes. */
-export function etcdctlSync(endpoint: string, args: string[], input = ''): CmdResult {
-  const r = spawnSync(ETCDCTL_BIN, ['--endpoints', endpoint, ...args], {
-    env: childEnv({ ETCDCTL_API: '3' }),
-    input,
-    encoding: 'utf8',
-  });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
