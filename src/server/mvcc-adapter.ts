@@ -1,0 +1,105 @@
+// Binds the MVCC store to the views apply works on (kv-view.ts): one write view per request, all
+// inside the batch's backend transaction; compaction jobs started by apply are tracked so a
+// graceful stop can wait for them.
+import { AssertionError, assert, type Logger } from '../base/index.js';
+import type { Backend, WriteTx } from '../backend/index.js';
+import { KVStore, type TxnWrite } from '../mvcc/index.js';
+import type { RangeOptions, RangeResult, ReadView, WriteView } from './kv-view.js';
+
+class StoreWriteView implements WriteView {
+  changed = false;
+  constructor(
+    readonly txn: TxnWrite,
+    readonly firstRev: bigint,
+  ) {}
+
+  get rev(): bigint {
+    return this.txn.rev;
+  }
+
+  range(key: Uint8Array, end: Uint8Array, o: RangeOptions): RangeResult {
+    return this.txn.range(key, end, { rev: o.rev, limit: o.limit, countOnly: o.countOnly });
+  }
+
+  put(key: Uint8Array, value: Uint8Array, lease: bigint): bigint {
+    this.changed = true;
+    this.txn.put(key, value, lease);
+    return this.txn.rev;
+  }
+
+  deleteRange(key: Uint8Array, end: Uint8Array): { deleted: number; rev: bigint } {
+    const deleted = this.txn.deleteRange(key, end).length;
+    if (deleted > 0) this.changed = true;
+    return { deleted, rev: this.txn.rev };
+  }
+}
+
+export class MvccAdapter {
+  private active: StoreWriteView | undefined;
+
+  private constructor(
+    readonly store: KVStore,
+    private readonly track: (p: Promise<void>) => void,
+  ) {
+    if (store.resumedCompaction !== undefined) track(store.resumedCompaction.done);
+  }
+
+  static open(backend: Backend, logger: Logger, track: (p: Promise<void>) => void): MvccAdapter {
+    return new MvccAdapter(KVStore.open(backend, { logger }), track);
+  }
+
+  get currentRev(): bigint {
+    return this.store.currentRev;
+  }
+
+  /** The last compaction revision; 0 before any (etcd reports it so in HashKV). */
+  get compactRev(): bigint {
+    return this.store.compactRev < 0n ? 0n : this.store.compactRev;
+  }
+
+  readView(): ReadView {
+    const store = this.store;
+    return {
+      rev: store.currentRev,
+      firstRev: store.firstRev,
+      range: (key, end, o) => store.range(key, end, { rev: o.rev, limit: o.limit, countOnly: o.countOnly }),
+    };
+  }
+
+  beginWrite(tx: WriteTx): WriteView {
+    assert(this.active === undefined, 'a write view is already open');
+    this.active = new StoreWriteView(this.store.write(tx), this.store.firstRev);
+    return this.active;
+  }
+
+  endWrite(): void {
+    if (this.active === undefined) return;
+    this.active.txn.end();
+    this.active = undefined;
+  }
+
+  /** Ends a write view after a request failed its checks; the checks run before any change. */
+  abortWrite(): void {
+    if (this.active === undefined) return;
+    if (this.active.changed) throw new AssertionError('a request failed after it changed the store');
+    this.endWrite();
+  }
+
+  inWrite<T>(tx: WriteTx, fn: (w: WriteView) => T): T {
+    const w = this.beginWrite(tx);
+    const out = fn(w);
+    this.endWrite();
+    return out;
+  }
+
+  /** Schedules a compaction in the batch's transaction; resolves when its data is physically gone. */
+  compact(tx: WriteTx, rev: bigint): Promise<void> {
+    const job = this.store.compact(tx, rev);
+    this.track(job.done);
+    return job.done;
+  }
+
+  hash(rev: bigint): { hash: number; compactRev: bigint; currentRev: bigint } {
+    return this.store.hashByRev(rev);
+  }
+}

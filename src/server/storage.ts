@@ -1,0 +1,89 @@
+// A member's on-disk state, laid out as etcd lays it out: <data-dir>/member/wal (the WAL, the
+// source of truth for what was acknowledged) and <data-dir>/member/snap/db (the backend, which
+// holds applied state and its applied index). Opening it repairs a torn WAL tail and returns what
+// must be replayed.
+import type { Logger } from '../base/index.js';
+import type { FileSystem } from '../base/fs.js';
+import { LmdbBackend, type Backend } from '../backend/index.js';
+import type { Entry, HardState } from '../raft/types.js';
+import { emptyHardState } from '../raft/types.js';
+import { Wal } from '../wal/index.js';
+
+export interface BootState {
+  hardState: HardState;
+  entries: Entry[];
+  snapshotIndex: bigint;
+  snapshotTerm: bigint;
+  /** True when this data dir was created by this start. */
+  fresh: boolean;
+  memberId: bigint;
+  clusterId: bigint;
+}
+
+export interface MemberStorage {
+  readonly boot: BootState;
+  readonly wal: { save(hs: HardState | undefined, entries: Entry[]): Promise<void> };
+  readonly backend: Backend;
+  close(): Promise<void>;
+}
+
+function encodeMetadata(memberId: bigint, clusterId: bigint): Uint8Array {
+  const b = new Uint8Array(16);
+  const dv = new DataView(b.buffer);
+  dv.setBigUint64(0, memberId);
+  dv.setBigUint64(8, clusterId);
+  return b;
+}
+
+function decodeMetadata(b: Uint8Array): { memberId: bigint; clusterId: bigint } {
+  if (b.length !== 16) throw new Error(`wal: metadata has ${b.length} bytes, want 16`);
+  const dv = new DataView(b.buffer, b.byteOffset, 16);
+  return { memberId: dv.getBigUint64(0), clusterId: dv.getBigUint64(8) };
+}
+
+export async function openMemberStorage(
+  fs: FileSystem,
+  dataDir: string,
+  ids: { memberId: bigint; clusterId: bigint },
+  logger: Logger,
+): Promise<MemberStorage> {
+  const walDir = `${dataDir}/member/wal`;
+  const snapDir = `${dataDir}/member/snap`;
+  await fs.mkdirp(snapDir);
+  const fresh = !(await Wal.exists(fs, walDir));
+  let boot: BootState;
+  let wal: Wal;
+  if (fresh) {
+    wal = await Wal.create(fs, walDir, encodeMetadata(ids.memberId, ids.clusterId));
+    boot = { hardState: emptyHardState, entries: [], snapshotIndex: 0n, snapshotTerm: 0n, fresh, ...ids };
+  } else {
+    const opened = await Wal.open(fs, walDir, { logger });
+    wal = opened.wal;
+    const meta = decodeMetadata(opened.metadata);
+    boot = {
+      hardState: opened.hardState,
+      entries: opened.entries,
+      snapshotIndex: opened.snapshot?.index ?? 0n,
+      snapshotTerm: opened.snapshot?.term ?? 0n,
+      fresh,
+      ...meta,
+    };
+  }
+  const backend = LmdbBackend.open({ path: `${snapDir}/db` });
+  logger.info(fresh ? 'created new data dir' : 'restarting member from existing data dir', {
+    'data-dir': dataDir,
+    'member-id': boot.memberId.toString(16),
+    'cluster-id': boot.clusterId.toString(16),
+    'wal-entries': boot.entries.length,
+  });
+  return {
+    boot,
+    wal,
+    backend,
+    async close() {
+      await backend.sync();
+      await backend.close();
+      await wal.close();
+    },
+  };
+}
