@@ -1,0 +1,145 @@
+// The `ketch` server's composition root: parse etcd's flags, open the member's storage, start the
+// server and its client listeners, and stop gracefully on SIGTERM/SIGINT (then die by that signal,
+// as etcd does).
+import { EtcdServer, hex } from '../server/etcd-server.js';
+import { clusterId, memberId } from '../server/ids.js';
+import { openMemberStorage } from '../server/storage.js';
+import { DEFAULT_MAX_TXN_OPS, GRPC_OVERHEAD_BYTES } from '../server/limits.js';
+import { ETCD_CLUSTER_VERSION } from '../server/version.js';
+import { NodeFileSystem } from '../platform/node-fs.js';
+import { createLogger } from '../platform/logger.js';
+import { GrpcServer } from '../platform/grpc-server.js';
+import { bindService } from '../api/grpc/bind.js';
+import { kvService } from '../api/grpc/kv-service.js';
+import { clusterService, maintenanceService } from '../api/grpc/maintenance-service.js';
+import { handleHttp } from '../api/http/handler.js';
+import {
+  AuthService,
+  ClusterService,
+  KVService,
+  LeaseService,
+  MaintenanceService,
+  WatchService,
+} from '../generated/etcdserverpb.js';
+import { ConfigError, parseServerConfig, urlToString, verifyInitialCluster, type ServerConfig } from './config.js';
+import { Wal } from '../wal/index.js';
+
+/** The address to bind for a listen URL: etcd binds "localhost" as 127.0.0.1. */
+function listenHost(u: URL): string {
+  const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+  return host === 'localhost' ? '127.0.0.1' : host;
+}
+
+async function run(config: ServerConfig, warnings: string[], notices: string[]): Promise<void> {
+  const logger = createLogger({
+    level: config.logLevel,
+    format: config.logger === 'zap' ? 'json' : 'capnslog',
+    output: config.logOutputs,
+  });
+  for (const n of notices) logger.info(n);
+  for (const w of warnings) logger.warn(w);
+  const self = config.initialCluster.find((m) => m.name === config.name);
+  const peerUrls = self?.peerUrls ?? config.initialAdvertisePeerUrls;
+  const mid = memberId(peerUrls, config.initialClusterToken);
+  const allIds = config.initialCluster.map((m) => memberId(m.peerUrls, config.initialClusterToken));
+  const cid = clusterId(allIds.length > 0 ? allIds : [mid]);
+
+  const fs = new NodeFileSystem();
+  if (!(await Wal.exists(fs, `${config.dataDir}/member/wal`))) verifyInitialCluster(config);
+  const storage = await openMemberStorage(fs, config.dataDir, { memberId: mid, clusterId: cid }, logger);
+  const server = new EtcdServer(
+    {
+      name: config.name,
+      memberId: storage.boot.memberId,
+      clusterId: storage.boot.clusterId,
+      peerUrls: peerUrls.map(urlToString),
+      clientUrls: config.advertiseClientUrls.map(urlToString),
+      maxRequestBytes: config.maxRequestBytes,
+      maxTxnOps: config.maxTxnOps > 0 ? config.maxTxnOps : DEFAULT_MAX_TXN_OPS,
+      quotaBackendBytes: config.quotaBackendBytes,
+      nowMs: Date.now(),
+    },
+    storage,
+    logger,
+  );
+
+  const grpc = new GrpcServer({
+    maxReceiveMessageBytes: config.maxRequestBytes + GRPC_OVERHEAD_BYTES,
+    httpHandler: (req, res) => {
+      handleHttp(server, req.method ?? 'GET', req.url ?? '/').then(
+        (reply) => {
+          res.writeHead(reply.status, reply.headers);
+          res.end(reply.body);
+        },
+        (err: unknown) => {
+          logger.error('http handler failed', { error: String(err) });
+          res.writeHead(500);
+          res.end();
+        },
+      );
+    },
+    logger,
+  });
+  bindService(grpc, KVService, kvService(server), logger);
+  bindService(grpc, MaintenanceService, maintenanceService(server), logger);
+  bindService(grpc, ClusterService, clusterService(server), logger);
+  bindService(grpc, WatchService, {}, logger);
+  bindService(grpc, LeaseService, {}, logger);
+  bindService(grpc, AuthService, {}, logger);
+
+  for (const u of config.listenClientUrls) {
+    await grpc.listen(Number(u.port), listenHost(u));
+    logger.info('serving client traffic insecurely; this is strongly discouraged!', { address: u.host });
+  }
+  logger.info(`published {Name:${config.name} ClientURLs:[${config.advertiseClientUrls.map(urlToString).join(' ')}]} to cluster ${hex(server.clusterId)}`, {
+    'local-member-id': hex(server.memberId),
+    'cluster-id': hex(server.clusterId),
+    'published-local-member-to-cluster': 'published local member to cluster through raft',
+  });
+  logger.info(`enabled capabilities for version ${ETCD_CLUSTER_VERSION.split('.').slice(0, 2).join('.')}`);
+  logger.info('ready to serve client requests');
+
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('received signal; shutting down', { signal });
+    void (async () => {
+      await grpc.close();
+      await server.stop();
+      logger.info('stopped');
+      process.removeAllListeners(signal);
+      process.kill(process.pid, signal);
+    })();
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+function main(): void {
+  let parsed;
+  try {
+    parsed = parseServerConfig(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(err.render());
+      process.exit(err.exitCode);
+    }
+    throw err;
+  }
+  if (parsed.kind === 'version') {
+    process.stdout.write(parsed.text);
+    return;
+  }
+  if (parsed.kind === 'help') {
+    process.stderr.write(parsed.usage);
+    process.stdout.write(parsed.text);
+    return;
+  }
+  run(parsed.config, parsed.warnings, parsed.notices).catch((err: unknown) => {
+    process.stderr.write(`ketch: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+}
+
+main();
