@@ -43,7 +43,7 @@ root.loadSync(['etcdserverpb/rpc.proto', 'etcdserverpb/raft_internal.proto', 'v3
 });
 root.resolveAll();
 
-test('KeyValue round-trips every field and decodes bytes as views of the input', () => {
+void test('KeyValue round-trips every field and decodes bytes as views of the input', () => {
   const kv = mvccpb.KeyValue.create({
     key: b('foo'),
     createRevision: 2n,
@@ -59,7 +59,7 @@ test('KeyValue round-trips every field and decodes bytes as views of the input',
   assert.equal(dec.value.byteOffset, enc.byteOffset + enc.indexOf(0x62 /* 'b' */));
 });
 
-test('a message with every field at its default encodes to zero bytes and decodes to defaults', () => {
+void test('a message with every field at its default encodes to zero bytes and decodes to defaults', () => {
   const codecs: MessageCodec<unknown>[] = [etcdserverpb.RangeRequest, etcdserverpb.PutRequest, etcdserverpb.WatchResponse];
   for (const codec of codecs) {
     assert.equal(codec.encode(codec.create()).length, 0);
@@ -82,13 +82,13 @@ test('a message with every field at its default encodes to zero bytes and decode
   assert.deepEqual(etcdserverpb.PutResponse.decode(EMPTY_BYTES), { header: undefined, prevKv: undefined });
 });
 
-test('an empty nested message is still written when present', () => {
+void test('an empty nested message is still written when present', () => {
   const enc = etcdserverpb.PutResponse.encode({ header: etcdserverpb.ResponseHeader.create(), prevKv: undefined });
   assert.equal(hex(enc), '0a00');
   assert.deepEqual(etcdserverpb.PutResponse.decode(enc).header, etcdserverpb.ResponseHeader.create());
 });
 
-test('a oneof member equal to its default is written and decoded as set; the others stay unset', () => {
+void test('a oneof member equal to its default is written and decoded as set; the others stay unset', () => {
   const cmp = etcdserverpb.Compare.create({ key: b('k'), target: etcdserverpb.Compare_CompareTarget.VERSION, version: 0n });
   const enc = etcdserverpb.Compare.encode(cmp);
   assert.equal(hex(enc), '1a016b2000'); // key, then version = 0 (field 4, varint 0)
@@ -98,14 +98,14 @@ test('a oneof member equal to its default is written and decoded as set; the oth
   assert.equal(dec.value, undefined);
 });
 
-test('a later oneof member on the wire replaces an earlier one', () => {
+void test('a later oneof member on the wire replaces an earlier one', () => {
   const enc = new Uint8Array([0x20, 0x05, 0x30, 0x07]); // version=5, then mod_revision=7
   const dec = etcdserverpb.Compare.decode(enc);
   assert.equal(dec.version, undefined);
   assert.equal(dec.modRevision, 7n);
 });
 
-test('a nested transaction round-trips, including oneof requests and range_end at field 64', () => {
+void test('a nested transaction round-trips, including oneof requests and range_end at field 64', () => {
   const txn = etcdserverpb.TxnRequest.create({
     compare: [
       etcdserverpb.Compare.create({
@@ -132,7 +132,7 @@ test('a nested transaction round-trips, including oneof requests and range_end a
   assert.equal(hex(enc), hex(pbEncode('etcdserverpb.TxnRequest', enc)));
 });
 
-test('int64 and uint64 extremes round-trip and match protobufjs byte for byte', () => {
+void test('int64 and uint64 extremes round-trip and match protobufjs byte for byte', () => {
   for (const v of INT64_EXTREMES) {
     const m = etcdserverpb.RangeRequest.create({ key: b('k'), revision: v, limit: v });
     const enc = etcdserverpb.RangeRequest.encode(m);
@@ -154,7 +154,7 @@ test('int64 and uint64 extremes round-trip and match protobufjs byte for byte', 
   }
 });
 
-test('negative int64 is a 10-byte varint and 2^63-1 a 9-byte one', () => {
+void test('negative int64 is a 10-byte varint and 2^63-1 a 9-byte one', () => {
   assert.equal(hex(etcdserverpb.LeaseRevokeRequest.encode({ ID: -1n })), '08ffffffffffffffffff01');
   assert.equal(hex(etcdserverpb.LeaseRevokeRequest.encode({ ID: I64_MIN })), '0880808080808080808001');
   assert.equal(hex(etcdserverpb.LeaseRevokeRequest.encode({ ID: I64_MAX })), '08ffffffffffffffff7f');
@@ -162,14 +162,14 @@ test('negative int64 is a 10-byte varint and 2^63-1 a 9-byte one', () => {
   assert.equal(etcdserverpb.LeaseRevokeRequest.decode(Buffer.from('0880808080808080808001', 'hex')).ID, I64_MIN);
 });
 
-test('negative int32 and enum values use 10-byte varints and round-trip', () => {
+void test('negative int32 and enum values use 10-byte varints and round-trip', () => {
   const m = etcdserverpb.RangeRequest.create({ sortOrder: -1, sortTarget: 4 });
   const enc = etcdserverpb.RangeRequest.encode(m);
   assert.equal(hex(enc), '28ffffffffffffffffff013004');
   assert.deepEqual(etcdserverpb.RangeRequest.decode(enc), m);
 });
 
-test('repeated enums are packed, and unpacked input is accepted too', () => {
+void test('repeated enums are packed, and unpacked input is accepted too', () => {
   const N = etcdserverpb.WatchCreateRequest_FilterType;
   const m = etcdserverpb.WatchCreateRequest.create({ key: b('k'), filters: [N.NOPUT, N.NODELETE], watchId: 5n });
   const enc = etcdserverpb.WatchCreateRequest.encode(m);
@@ -179,7 +179,7 @@ test('repeated enums are packed, and unpacked input is accepted too', () => {
   assert.deepEqual(etcdserverpb.WatchCreateRequest.decode(unpacked), m);
 });
 
-test('strings with multi-byte UTF-8 and repeated strings and bytes round-trip and match protobufjs', () => {
+void test('strings with multi-byte UTF-8 and repeated strings and bytes round-trip and match protobufjs', () => {
   const long = 'x'.repeat(100) + 'é';
   const mem = etcdserverpb.Member.create({
     ID: 0x8e9e05c52164694dn,
@@ -195,7 +195,7 @@ test('strings with multi-byte UTF-8 and repeated strings and bytes round-trip an
   assert.deepEqual(etcdserverpb.LeaseTimeToLiveResponse.decode(etcdserverpb.LeaseTimeToLiveResponse.encode(ttl)), ttl);
 });
 
-test('InternalRaftRequest writes header (field 100) and auth requests (fields 1000+) with 2-byte tags', () => {
+void test('InternalRaftRequest writes header (field 100) and auth requests (fields 1000+) with 2-byte tags', () => {
   const m = etcdserverpb.InternalRaftRequest.create({
     header: etcdserverpb.RequestHeader.create({ ID: 99n, username: 'root', authRevision: 3n }),
     authRoleGrantPermission: etcdserverpb.AuthRoleGrantPermissionRequest.create({
@@ -210,14 +210,14 @@ test('InternalRaftRequest writes header (field 100) and auth requests (fields 10
   assert.equal(hex(enc.subarray(0, 2)), 'a206'); // field 100, wire type 2
 });
 
-test('proto2 fields (v2 Request, Metadata) are written even when zero, as etcd does', () => {
+void test('proto2 fields (v2 Request, Metadata) are written even when zero, as etcd does', () => {
   const enc = etcdserverpb.Metadata.encode(etcdserverpb.Metadata.create({ NodeID: 0n, ClusterID: 5n }));
   assert.equal(hex(enc), '08001005');
   const r = etcdserverpb.Request.create({ Method: 'PUT', Path: '/0/version', Val: '3.4.0' });
   assert.deepEqual(etcdserverpb.Request.decode(etcdserverpb.Request.encode(r)), r);
 });
 
-test('service descriptors name the gRPC paths and streaming kinds', () => {
+void test('service descriptors name the gRPC paths and streaming kinds', () => {
   assert.equal(etcdserverpb.KVService.name, 'etcdserverpb.KV');
   assert.equal(etcdserverpb.KVService.methods.Range.path, '/etcdserverpb.KV/Range');
   assert.equal(etcdserverpb.KVService.methods.Range.request, etcdserverpb.RangeRequest);
@@ -231,7 +231,7 @@ test('service descriptors name the gRPC paths and streaming kinds', () => {
   assert.deepEqual(Object.keys(etcdserverpb.AuthService.methods).length, 16);
 });
 
-test('unknown fields of every wire type are skipped', () => {
+void test('unknown fields of every wire type are skipped', () => {
   // field 20 varint, field 21 fixed64, field 22 bytes, field 23 group {field 1 varint}, field 24 fixed32
   const unknown = 'a001ff01' + 'a901' + '0102030405060708' + 'b201' + '03616263' + 'bb01' + '0801' + 'bc01' + 'c501' + '01020304';
   const known = hex(etcdserverpb.PutRequest.encode(etcdserverpb.PutRequest.create({ key: b('k'), lease: 9n })));
@@ -239,7 +239,7 @@ test('unknown fields of every wire type are skipped', () => {
   assert.deepEqual(dec, etcdserverpb.PutRequest.create({ key: b('k'), lease: 9n }));
 });
 
-test('malformed input throws ProtoError instead of reading past the end', () => {
+void test('malformed input throws ProtoError instead of reading past the end', () => {
   const bad = [
     '0a05616263', // bytes field claims 5 bytes, 3 present
     '10ff', // truncated varint
@@ -254,14 +254,14 @@ test('malformed input throws ProtoError instead of reading past the end', () => 
   }
 });
 
-test('encodeWithHeader leaves room for a frame prefix before the same bytes', () => {
+void test('encodeWithHeader leaves room for a frame prefix before the same bytes', () => {
   const m = etcdserverpb.PutRequest.create({ key: b('key'), value: b('value') });
   const framed = etcdserverpb.PutRequest.encodeWithHeader(m, 5);
   assert.equal(hex(framed.subarray(0, 5)), '0000000000');
   assert.equal(hex(framed.subarray(5)), hex(etcdserverpb.PutRequest.encode(m)));
 });
 
-test('large bytes and many nested messages round-trip (RangeResponse with 1000 kvs)', () => {
+void test('large bytes and many nested messages round-trip (RangeResponse with 1000 kvs)', () => {
   const big = new Uint8Array(70000).fill(7);
   const kvs = Array.from({ length: 1000 }, (_, i) =>
     mvccpb.KeyValue.create({ key: b(`key-${i}`), value: i === 3 ? big : b(`v${i}`), modRevision: BigInt(i + 1) }),
@@ -277,7 +277,7 @@ test('large bytes and many nested messages round-trip (RangeResponse with 1000 k
   assert.equal(hex(enc), hex(pbEncode('etcdserverpb.RangeResponse', enc)));
 });
 
-test('decoding protobufjs output of a watch response with events gives the same message', () => {
+void test('decoding protobufjs output of a watch response with events gives the same message', () => {
   const ref = pbEncodeObject('etcdserverpb.WatchResponse', {
     header: { revision: '5' },
     watch_id: '-3',
@@ -294,7 +294,7 @@ test('decoding protobufjs output of a watch response with events gives the same 
   assert.equal(hex(etcdserverpb.WatchResponse.encode(dec)), hex(ref));
 });
 
-test('the committed generated code is what the generator produces', () => {
+void test('the committed generated code is what the generator produces', () => {
   const r = spawnSync(process.execPath, [join(repo, 'scripts', 'gen-proto.mjs'), '--check'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
 });

@@ -1,0 +1,154 @@
+// The gRPC protocol pieces shared by the server and its calls: status codes and GrpcError, message
+// framing, grpc-message percent-encoding, grpc-timeout parsing, Trailers-Only responses, and the
+// handler-facing call and handler types.
+import http2 from 'node:http2';
+
+/** gRPC status codes. */
+export const Status = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
+} as const;
+export type StatusCode = (typeof Status)[keyof typeof Status];
+
+/** A failure to send to the client as a gRPC status. */
+export class GrpcError extends Error {
+  override name = 'GrpcError';
+  constructor(
+    readonly code: StatusCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Bytes in front of every message on the wire: compressed flag + 4-byte big-endian length. */
+export const FRAME_HEADER_BYTES = 5;
+
+/** Copies a message into a new buffer behind a filled-in frame header (for callers without one). */
+export function frameMessage(message: Uint8Array): Uint8Array {
+  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + message.length);
+  out.set(message, FRAME_HEADER_BYTES);
+  fillPrefix(out);
+  return out;
+}
+
+/** What every handler sees about its call. */
+export interface GrpcCall {
+  /** The method path, "/package.Service/Method". */
+  readonly path: string;
+  /** Request headers other than HTTP/2 pseudo-headers and -bin ones, by lower-case name. */
+  readonly metadata: Readonly<Record<string, string>>;
+  /** "-bin" request headers, base64-decoded. */
+  readonly binaryMetadata: Readonly<Record<string, Uint8Array>>;
+  /** The client's grpc-timeout in milliseconds, if it sent one. */
+  readonly timeoutMs: number | undefined;
+  /** When that timeout passes, in performance.now() milliseconds. */
+  readonly deadline: number | undefined;
+  /** Aborted when the client cancels, disconnects, the deadline passes or the call fails. */
+  readonly signal: AbortSignal;
+  /** "address:port" of the client. */
+  readonly peer: string;
+  /** True once the call has ended (status sent, cancelled or timed out). */
+  readonly done: boolean;
+}
+
+/** A call whose handler sends a stream of responses. Messages are framed (see FRAME_HEADER_BYTES). */
+export interface ServerStreamingCall extends GrpcCall {
+  /** Sends one framed message; false means the stream's buffer is full: await drain() before more. */
+  send(framed: Uint8Array): boolean;
+  /** Resolves when the stream can take more (at once if it can, or if the call has ended). */
+  drain(): Promise<void>;
+  /** Sends the response headers now rather than with the first message. */
+  sendHeaders(): void;
+}
+
+/** A call whose client sends a stream of requests; iteration ends when the client half-closes. */
+export interface ClientStreamingCall extends GrpcCall, AsyncIterable<Uint8Array> {}
+
+export interface BidiStreamingCall extends ServerStreamingCall, ClientStreamingCall {}
+
+/** Returns the framed response. */
+export type UnaryHandler = (request: Uint8Array, call: GrpcCall) => Uint8Array | Promise<Uint8Array>;
+export type ServerStreamingHandler = (request: Uint8Array, call: ServerStreamingCall) => void | Promise<void>;
+/** Returns the framed response. */
+export type ClientStreamingHandler = (call: ClientStreamingCall) => Uint8Array | Promise<Uint8Array>;
+export type BidiStreamingHandler = (call: BidiStreamingCall) => void | Promise<void>;
+
+/**
+ * A method implementation. Resolving ends the call with OK; throwing a GrpcError ends it with that
+ * status; throwing anything else ends it with UNKNOWN and the error's message (as grpc-go does).
+ */
+export type MethodHandler =
+  | { kind: 'unary'; handler: UnaryHandler }
+  | { kind: 'serverStream'; handler: ServerStreamingHandler }
+  | { kind: 'clientStream'; handler: ClientStreamingHandler }
+  | { kind: 'bidi'; handler: BidiStreamingHandler };
+
+/** Percent-encodes a status message for the grpc-message header, as the gRPC spec requires. */
+export function grpcMessageEncode(msg: string): string {
+  let plain = true;
+  for (let i = 0; i < msg.length; i++) {
+    const c = msg.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x25) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return msg;
+  let out = '';
+  for (const byte of Buffer.from(msg, 'utf8')) {
+    out +=
+      byte < 0x20 || byte > 0x7e || byte === 0x25
+        ? '%' + byte.toString(16).toUpperCase().padStart(2, '0')
+        : String.fromCharCode(byte);
+  }
+  return out;
+}
+
+/** Ends a stream with a status in one HEADERS frame (gRPC's Trailers-Only response). */
+export function trailersOnly(stream: http2.ServerHttp2Stream, code: StatusCode, message: string): void {
+  if (stream.destroyed || stream.headersSent) return;
+  stream.respond(
+    {
+      ':status': 200,
+      'content-type': 'application/grpc',
+      'grpc-status': String(code),
+      'grpc-message': grpcMessageEncode(message),
+    },
+    { endStream: true, sendDate: false } as http2.ServerStreamResponseOptions,
+  );
+}
+
+const TIMEOUT_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 };
+
+/** grpc-timeout ("<at most 8 digits><unit>") in milliseconds, or undefined if malformed. */
+export function parseGrpcTimeout(v: string): number | undefined {
+  const m = /^(\d{1,8})([HMSmun])$/.exec(v);
+  if (m === null) return undefined;
+  return Number(m[1]) * TIMEOUT_UNIT_MS[m[2]!]!;
+}
+
+/** Writes the 5-byte gRPC prefix (uncompressed, big-endian length) into a framed message. */
+export function fillPrefix(framed: Uint8Array): void {
+  const len = framed.length - FRAME_HEADER_BYTES;
+  framed[0] = 0;
+  framed[1] = len >>> 24;
+  framed[2] = (len >>> 16) & 0xff;
+  framed[3] = (len >>> 8) & 0xff;
+  framed[4] = len & 0xff;
+}
