@@ -6,6 +6,9 @@ import type { DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnReques
 
 export function checkRangeRequest(r: RangeRequest): void {
   if (r.key.length === 0) throw new EtcdError(Err.emptyKey);
+  // etcd 3.4 dies on an unknown sort target and ignores an unknown order; we answer as 3.5 does.
+  if (!Number.isInteger(r.sortOrder) || r.sortOrder < 0 || r.sortOrder > 2) throw new EtcdError(Err.invalidSortOption);
+  if (!Number.isInteger(r.sortTarget) || r.sortTarget < 0 || r.sortTarget > 4) throw new EtcdError(Err.invalidSortOption);
 }
 
 export function checkPutRequest(r: PutRequest): void {
