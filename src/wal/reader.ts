@@ -154,7 +154,12 @@ export class ReadState {
 
   private addEntry(e: Entry): void {
     this.lastIndex = e.index;
-    if (e.index <= this.start.index) return;
+    if (e.index <= this.start.index) {
+      // The log was cut back to e.index (at or below the snapshot) and rewritten: whatever was kept
+      // above the snapshot came before this entry and is superseded.
+      this.entries.length = 0;
+      return;
+    }
     const up = e.index - this.start.index - 1n;
     if (up > BigInt(this.entries.length)) {
       throw new WalError(

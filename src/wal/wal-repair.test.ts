@@ -77,7 +77,7 @@ async function expectRepairAt(
   await again.wal.close();
   const last = await Wal.open(fs, DIR, { segmentSizeBytes: SEG });
   assert.deepEqual(flat(last.entries.slice(-1)), flat([entry(kept + 1n, 2n)]));
-  return r.repaired!;
+  return r.repaired;
 }
 
 const lastStart = (f: Frame[]) => f[f.length - 1]!.offset;
