@@ -94,6 +94,48 @@ async function removeDir(fs: FileSystem, dir: string): Promise<void> {
   await fs.rmdir(dir);
 }
 
+/**
+ * Reads the segments from the one holding `st.start` to the last into `st`. A failure in a segment
+ * that is not the last, or one followed by an intact later write, is corruption; otherwise the
+ * failure is the torn last write, reported for the caller to cut off at `tailEnd`.
+ */
+async function readSegments(
+  fs: FileSystem,
+  dir: string,
+  segments: SegmentName[],
+  st: ReadState,
+): Promise<{ crc: number; tailEnd: number; repaired: WalRepair | undefined }> {
+  let crc = 0;
+  let tailEnd = 0;
+  let repaired: WalRepair | undefined;
+  for (let i = startSegment(segments, st.start.index); i < segments.length; i++) {
+    const name = segments[i]!.name;
+    const last = i === segments.length - 1;
+    const buf = await fs.readFile(joinPath(dir, name));
+    const r = scanSegment(buf, crc, (rec) => st.apply(rec));
+    crc = r.crc;
+    tailEnd = r.end;
+    if (r.failure !== undefined) {
+      const { offset, reason } = r.failure;
+      if (!last) throw corruptError(name, offset, reason, ' (only the last segment may have a torn tail)');
+      const later = findLaterBatch(buf, offset, r.crc);
+      if (later !== undefined) {
+        throw corruptError(name, offset, reason, `; an intact later write follows at offset ${later}`);
+      }
+      repaired = { segment: name, offset, droppedBytes: lastNonZero(buf) + 1 - offset, reason };
+    }
+    if (last && r.records === 0) {
+      throw corruptError(
+        name,
+        0,
+        r.failure?.reason ?? 'empty file',
+        ': the last segment holds no valid record',
+      );
+    }
+  }
+  return { crc, tailEnd, repaired };
+}
+
 export class Wal {
   private readonly fs: FileSystem;
   private readonly dir: string;
@@ -184,43 +226,14 @@ export class Wal {
   static async open(fs: FileSystem, dir: string, opts: WalOpenOptions = {}): Promise<WalOpenResult> {
     const size = sizeOf(opts);
     const logger = opts.logger ?? silentLogger;
-    const start = opts.snapshot ?? { index: 0n, term: 0n };
+    const st = new ReadState(opts.snapshot ?? { index: 0n, term: 0n });
     await removeTmpSegment(fs, dir);
     const segments = await listSegments(fs, dir);
     if (segments.length === 0) throw new WalError(`${WalErr.fileNotFound}: no segment in ${dir}`);
-    const st = new ReadState(start);
-    let crc = 0;
-    let tailEnd = 0;
-    let repaired: WalRepair | undefined;
-    for (let i = startSegment(segments, start.index); i < segments.length; i++) {
-      const name = segments[i]!.name;
-      const last = i === segments.length - 1;
-      const buf = await fs.readFile(joinPath(dir, name));
-      const r = scanSegment(buf, crc, (rec) => st.apply(rec));
-      crc = r.crc;
-      if (r.failure !== undefined) {
-        const { offset, reason } = r.failure;
-        if (!last) throw corruptError(name, offset, reason, ' (only the last segment may have a torn tail)');
-        const later = findLaterBatch(buf, offset, r.crc);
-        if (later !== undefined) {
-          throw corruptError(name, offset, reason, `; an intact later write follows at offset ${later}`);
-        }
-        repaired = { segment: name, offset, droppedBytes: lastNonZero(buf) + 1 - offset, reason };
-      }
-      if (last && r.records === 0) {
-        throw corruptError(
-          name,
-          0,
-          r.failure?.reason ?? 'empty file',
-          ': the last segment holds no valid record',
-        );
-      }
-      tailEnd = r.end;
-    }
+    const { crc, tailEnd, repaired } = await readSegments(fs, dir, segments, st);
     if (st.metadata === undefined) throw corruptError(segments[0]!.name, 0, 'no metadata record');
     if (!st.matched) throw new WalError(WalErr.snapshotNotFound);
-    const tailName = segments[segments.length - 1]!.name;
-    const tail = await fs.open(joinPath(dir, tailName), 'r+');
+    const tail = await fs.open(joinPath(dir, segments[segments.length - 1]!.name), 'r+');
     if (repaired !== undefined) {
       logger.warn('repaired the torn tail of the WAL', { ...repaired });
       await tail.truncate(tailEnd);
