@@ -84,17 +84,42 @@ export class H2Connection implements GrpcConnection {
     this.flush();
   }
 
-  /** Opens a TCP connection and sends the HTTP/2 preface; resolves once TCP is connected. */
-  static connect(host: string, port: number): Promise<H2Connection> {
+  /**
+   * Opens a TCP connection and sends the HTTP/2 preface; resolves once the server's first
+   * SETTINGS frame has arrived, so the first requests already respect its stream limit.
+   */
+  static connect(host: string, port: number, timeoutMs = 10_000): Promise<H2Connection> {
     return new Promise((resolve, reject) => {
       const socket = net.connect({ host, port });
-      const onError = (err: Error): void => reject(err);
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`no HTTP/2 SETTINGS from ${host}:${port} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onError = (err: Error): void => {
+        clearTimeout(timer);
+        reject(err);
+      };
       socket.once('error', onError);
       socket.once('connect', () => {
         socket.off('error', onError);
-        resolve(new H2Connection(socket));
+        const conn = new H2Connection(socket);
+        conn.onSettled = (err) => {
+          clearTimeout(timer);
+          if (err === null) resolve(conn);
+          else reject(new Error(err));
+        };
       });
     });
+  }
+
+  /** Told once: null when the peer's first SETTINGS arrived, or why the connection died first. */
+  private onSettled: ((err: string | null) => void) | null = null;
+  private settled = false;
+
+  private settle(err: string | null): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.onSettled?.(err);
   }
 
   get activeStreams(): number {
@@ -107,6 +132,7 @@ export class H2Connection implements GrpcConnection {
    */
   request(call: GrpcCall, req: PreparedRequest, key = 0): void {
     const tpl = req.template;
+    call.begin();
     if (this.dead !== null) {
       const reason = this.dead;
       queueMicrotask(() => call.finish(TRANSPORT_ERROR, reason));
@@ -136,7 +162,6 @@ export class H2Connection implements GrpcConnection {
     writeUint32(this.out, p + tpl.streamIdOffsets[1], id);
     if (tpl.keyOffset >= 0) writeDecimal(this.out, p + tpl.keyOffset, tpl.keyLength, key);
     this.sendWindow -= tpl.dataLength;
-    call.begin();
     this.streams.set(id, call);
   }
 
@@ -157,6 +182,7 @@ export class H2Connection implements GrpcConnection {
 
   private fail(reason: string): void {
     if (this.dead === null) this.dead = reason;
+    this.settle(reason);
     const calls = [...this.streams.values(), ...this.queue.map((q) => q.call)];
     this.streams.clear();
     this.queue.length = 0;
@@ -340,6 +366,7 @@ export class H2Connection implements GrpcConnection {
     }
     const p = this.reserve(FRAME_HEADER_BYTES);
     writeFrameHeader(this.out, p, 0, FrameType.Settings, Flag.Ack, 0);
+    this.settle(null);
     this.drainQueue();
   }
 

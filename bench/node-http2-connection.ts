@@ -30,6 +30,7 @@ export class NodeHttp2Connection implements GrpcConnection {
   }
 
   request(call: GrpcCall, req: PreparedRequest, key = 0): void {
+    call.begin();
     const closed = this.closed;
     if (closed !== null) {
       queueMicrotask(() => call.finish(TRANSPORT_ERROR, closed));
@@ -40,7 +41,6 @@ export class NodeHttp2Connection implements GrpcConnection {
       body = Buffer.from(req.body);
       writeDecimal(body, req.keyOffsetInBody, req.keyLength, key);
     }
-    call.begin();
     this.open.add(call);
     const stream = this.session.request(req.nodeHeaders);
     let trailers: HeaderList | null = null;
