@@ -6,13 +6,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger, utf8, fromUtf8, Err } from '../base/index.js';
-import { NodeFileSystem } from '../platform/node-fs.js';
+import { MemFileSystem } from '../base/mem-fs.js';
 import { PutRequest, RangeRequest, TxnRequest, DeleteRangeRequest, Compare } from '../generated/etcdserverpb.js';
 import { EtcdServer } from './etcd-server.js';
 import { openMemberStorage } from './storage.js';
 
+// The WAL lives on an in-memory file system that outlives each server; the backend is on disk.
+const walFs = new Map<string, MemFileSystem>();
+
 async function startServer(dir: string): Promise<EtcdServer> {
-  const storage = await openMemberStorage(new NodeFileSystem(), dir, { memberId: 7n, clusterId: 9n }, silentLogger);
+  let fs = walFs.get(dir);
+  if (fs === undefined) walFs.set(dir, (fs = new MemFileSystem()));
+  const storage = await openMemberStorage(fs, dir, { memberId: 7n, clusterId: 9n }, silentLogger);
   return new EtcdServer(
     {
       name: 't',
