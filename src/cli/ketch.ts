@@ -80,12 +80,20 @@ async function run(config: ServerConfig, warnings: string[], notices: string[]):
     },
     logger,
   });
-  bindService(grpc, KVService, kvService(server), logger);
-  bindService(grpc, MaintenanceService, maintenanceService(server), logger);
-  bindService(grpc, ClusterService, clusterService(server), logger);
-  bindService(grpc, WatchService, {}, logger);
-  bindService(grpc, LeaseService, {}, logger);
-  bindService(grpc, AuthService, {}, logger);
+  const bindOpts = {
+    logger,
+    // A broken invariant in a handler means state we can no longer trust: die, and let restart recover.
+    onAssertionFailure: (err: Error) => {
+      logger.error('assertion failed; exiting', { error: err.stack ?? err.message });
+      process.exit(2);
+    },
+  };
+  bindService(grpc, KVService, kvService(server), bindOpts);
+  bindService(grpc, MaintenanceService, maintenanceService(server), bindOpts);
+  bindService(grpc, ClusterService, clusterService(server), bindOpts);
+  bindService(grpc, WatchService, {}, bindOpts);
+  bindService(grpc, LeaseService, {}, bindOpts);
+  bindService(grpc, AuthService, {}, bindOpts);
 
   for (const u of config.listenClientUrls) {
     await grpc.listen(Number(u.port), listenHost(u));
