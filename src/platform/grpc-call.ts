@@ -8,6 +8,7 @@ import {
   GrpcError,
   Status,
   fillPrefix,
+  isGrpcError,
   grpcMessageEncode,
   parseGrpcTimeout,
   trailersOnly,
@@ -366,7 +367,7 @@ export class GrpcCallImpl implements BidiStreamingCall {
   }
 
   private fail(err: unknown): void {
-    if (err instanceof GrpcError) {
+    if (isGrpcError(err)) {
       this.finishError(err.code, err.message);
       return;
     }

@@ -36,6 +36,17 @@ export class GrpcError extends Error {
   }
 }
 
+/**
+ * True for a GrpcError, or an error of the same shape from a layer that cannot import this module
+ * (src/api/grpc/errors.ts): name 'GrpcError' and an integer code from 1 to 16.
+ */
+export function isGrpcError(e: unknown): e is GrpcError {
+  if (e instanceof GrpcError) return true;
+  if (!(e instanceof Error) || e.name !== 'GrpcError') return false;
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'number' && Number.isInteger(code) && code >= 1 && code <= 16;
+}
+
 /** Bytes in front of every message on the wire: compressed flag + 4-byte big-endian length. */
 export const FRAME_HEADER_BYTES = 5;
 

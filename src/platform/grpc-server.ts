@@ -19,6 +19,7 @@ import { Status, trailersOnly, type MethodHandler } from './grpc-protocol.js';
 export {
   Status,
   GrpcError,
+  isGrpcError,
   FRAME_HEADER_BYTES,
   frameMessage,
   grpcMessageEncode,
