@@ -5,7 +5,11 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import http2 from 'node:http2';
 import net from 'node:net';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import https from 'node:https';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   GrpcServer,
   GrpcError,
@@ -54,7 +58,7 @@ interface GrpcClient {
 }
 interface GrpcModule {
   Client: new (address: string, creds: object, options?: object) => GrpcClient;
-  credentials: { createInsecure(): object };
+  credentials: { createInsecure(): object; createSsl(rootCerts: Buffer): object };
   Metadata: new () => { set(k: string, v: string | Buffer): void };
 }
 const grpc = createRequire(import.meta.url)('@grpc/grpc-js') as GrpcModule;
@@ -464,6 +468,79 @@ void test('etcdctl gets Unimplemented (not a hang) from a service the server lac
   });
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /Error: rpc error: code = Unimplemented desc = unknown service etcdserverpb\.KV/);
+});
+
+void test('https: TLS with ALPN serves gRPC (grpc-js, etcdctl) and HTTP/1.1 on one port', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ketch-tls-'));
+  try {
+    const key = join(dir, 'key.pem');
+    const cert = join(dir, 'cert.pem');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      ],
+      { stdio: 'ignore' },
+    );
+    const ca = readFileSync(cert);
+    const s = new GrpcServer({
+      tls: { key: readFileSync(key), cert: ca },
+      httpHandler: (req, res) => res.end(`https ${req.httpVersion} ${req.url}`),
+    });
+    s.addMethod('/test.Echo/Unary', { kind: 'unary', handler: unaryHandler });
+    const p = await s.listen(0, '127.0.0.1');
+    const c = new grpc.Client(`127.0.0.1:${p}`, grpc.credentials.createSsl(ca));
+    const echoed = await new Promise<string>((resolve, reject) =>
+      c.makeUnaryRequest(
+        '/test.Echo/Unary',
+        id,
+        id,
+        Buffer.from('secure'),
+        new grpc.Metadata(),
+        {},
+        (e, r) => (e ? reject(e) : resolve(r!.toString())),
+      ),
+    );
+    c.close();
+    assert.equal(echoed, 'secure');
+    const h1 = await new Promise<string>((resolve, reject) => {
+      https
+        .get({ host: '127.0.0.1', port: p, path: '/health', ca }, (res) => {
+          let d = '';
+          res.on('data', (x: Buffer) => (d += x.toString()));
+          res.on('end', () => resolve(d));
+        })
+        .on('error', reject);
+    });
+    assert.equal(h1, 'https 1.1 /health');
+    const ctl = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(
+        'etcdctl',
+        ['--endpoints', `https://127.0.0.1:${p}`, '--cacert', cert, '--command-timeout=5s', 'get', 'foo'],
+        { timeout: 20_000, env: { ...process.env, ETCDCTL_API: '3' } },
+        (err, _stdout, stderr) => resolve({ code: err === null ? 0 : (err.code as number | null), stderr }),
+      );
+    });
+    assert.equal(ctl.code, 1, ctl.stderr);
+    assert.match(ctl.stderr, /code = Unimplemented desc = unknown service etcdserverpb\.KV/);
+    await s.close(1000);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 // ---- raw HTTP/2 helpers for the framing cases ----

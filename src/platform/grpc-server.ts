@@ -2,7 +2,8 @@
 // deadlines, cancellation, size limits and status trailers the way grpc-go does (etcd 3.4's server),
 // and leaves protobuf to the caller (src/api/grpc/bind.ts). One TCP listener serves both HTTP/2
 // (gRPC, plus other HTTP/2 requests) and HTTP/1.1, as etcd's cmux does: the first bytes of each
-// connection decide (the HTTP/2 preface starts with "PRI"). Non-gRPC requests go to `httpHandler`.
+// connection decide (the HTTP/2 preface starts with "PRI"); with TLS, ALPN decides (h2 or
+// http/1.1). Non-gRPC requests go to `httpHandler`.
 //
 // Hot-path choices: responses are handed in already framed (5 reserved bytes in front, filled here),
 // so a unary reply is one respond + one DATA write + trailers with no copy; a request message that
@@ -11,6 +12,7 @@
 import http2 from 'node:http2';
 import http from 'node:http';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Logger } from '../base/log.js';
 import { silentLogger } from '../base/log.js';
 import { GrpcCallImpl, type CallOwner } from './grpc-call.js';
@@ -47,6 +49,11 @@ export interface GrpcServerOptions {
   logger?: Logger;
   /** Per-session memory budget of node's HTTP/2 implementation, in MB; default 64. */
   maxSessionMemoryMb?: number;
+  /**
+   * Serve https: TLS with ALPN choosing h2 (gRPC and HTTP/2) or http/1.1, on the same port. Key,
+   * certificate, CA and client-certificate options are node's tls.createServer options.
+   */
+  tls?: tls.TlsOptions;
 }
 
 const DEFAULT_MAX_RECV = 4 * 1024 * 1024;
@@ -82,7 +89,12 @@ export class GrpcServer implements CallOwner {
         this.onStream(stream, headers, raw),
     );
     this.h1 = http.createServer((req, res) => this.serveHttp(req, res));
-    this.tcp = net.createServer({ noDelay: true }, (socket) => this.onConnection(socket));
+    this.tcp =
+      opts.tls === undefined
+        ? net.createServer({ noDelay: true }, (socket) => this.onConnection(socket))
+        : tls.createServer({ ...opts.tls, ALPNProtocols: ['h2', 'http/1.1'] }, (socket) =>
+            this.onSecureConnection(socket),
+          );
   }
 
   /** Registers a method under its full path, "/package.Service/Method". */
@@ -183,6 +195,20 @@ export class GrpcServer implements CallOwner {
       }
     };
     socket.on('data', onData);
+  }
+
+  /** TLS: ALPN has already said which protocol the client speaks. */
+  private onSecureConnection(socket: tls.TLSSocket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    socket.setNoDelay(true);
+    if (socket.alpnProtocol === 'h2') this.h2.emit('connection', socket);
+    else this.h1.emit('connection', socket);
   }
 
   private onSession(session: http2.ServerHttp2Session): void {
