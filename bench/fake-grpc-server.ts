@@ -21,11 +21,11 @@ export type Reply =
   | { kind: 'ignore' };
 
 export class FakeGrpcServer {
-  readonly calls: ReceivedCall[] = [];
-  readonly sessions = new Set<http2.ServerHttp2Session>();
   private constructor(
     private readonly server: http2.Http2Server,
     readonly port: number,
+    readonly calls: ReceivedCall[],
+    readonly sessions: Set<http2.ServerHttp2Session>,
   ) {}
 
   static async start(
@@ -33,17 +33,18 @@ export class FakeGrpcServer {
     settings: http2.Settings = {},
   ): Promise<FakeGrpcServer> {
     const server = http2.createServer({ settings });
-    let fake: FakeGrpcServer | undefined;
+    const calls: ReceivedCall[] = [];
+    const sessions = new Set<http2.ServerHttp2Session>();
     server.on('session', (s) => {
-      fake?.sessions.add(s);
-      s.on('close', () => fake?.sessions.delete(s));
+      sessions.add(s);
+      s.on('close', () => sessions.delete(s));
     });
     server.on('stream', (stream, headers) => {
       const parts: Buffer[] = [];
       stream.on('data', (c: Buffer) => parts.push(c));
       stream.on('end', () => {
         const call = { headers, body: Buffer.concat(parts) };
-        fake?.calls.push(call);
+        calls.push(call);
         respond(stream, handler(call));
       });
       stream.on('error', () => {
@@ -51,8 +52,7 @@ export class FakeGrpcServer {
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    fake = new FakeGrpcServer(server, (server.address() as AddressInfo).port);
-    return fake;
+    return new FakeGrpcServer(server, (server.address() as AddressInfo).port, calls, sessions);
   }
 
   async close(): Promise<void> {

@@ -46,9 +46,11 @@ export class LoadGenerator {
   private readonly workers: Worker[] = [];
   private readonly inbox: ((m: FromWorker) => void)[] = [];
 
+  /** `graceMs`: how long after a load's deadline missing replies are still waited for. */
   constructor(
     workerCount: number,
     private readonly client: ClientKind,
+    private readonly graceMs = GRACE_MS,
   ) {
     for (let i = 0; i < workerCount; i++) {
       const w = new Worker(new URL('./load-worker.js', import.meta.url));
@@ -93,7 +95,7 @@ export class LoadGenerator {
       rangeKey: load.rangeKey,
       maxRequests: load.maxRequests,
       counter,
-      graceMs: GRACE_MS,
+      graceMs: this.graceMs,
     }));
     const prepared = await Promise.all(specs.map((spec, i) => this.ask(i, { kind: 'prepare', spec })));
     const failed = prepared.find((m) => m.kind === 'failed');

@@ -78,6 +78,12 @@ export function countFailures(r: BenchReport): number {
   return n;
 }
 
+/** Other processes using more than this share of one core during a load make its figures suspect. */
+export const NOISY_OTHER_CPU = 0.25;
+
+const noisy = (l: LoadReport): boolean =>
+  l.cpu.wallSec > 0 && l.cpu.otherSec / l.cpu.wallSec > NOISY_OTHER_CPU;
+
 const int = (n: number): string => Math.round(n).toLocaleString('en-US');
 const ms = (n: number): string => (Number.isNaN(n) ? '–' : n < 10 ? n.toFixed(2) : n.toFixed(1));
 const mb = (b: number): string => `${(b / 2 ** 20).toFixed(1)} MB`;
@@ -128,7 +134,13 @@ export function renderMarkdown(r: BenchReport): string {
     for (const s of r.servers) {
       const l = s.loads.find((x) => x.id === id);
       rates.push(l?.requestsPerSec);
-      cells.push(l ? int(l.requestsPerSec) + (l.errors > 0 ? ` (${int(l.errors)} errors)` : '') : '–');
+      cells.push(
+        l
+          ? int(l.requestsPerSec) +
+              (noisy(l) ? ' †' : '') +
+              (l.errors > 0 ? ` (${int(l.errors)} errors)` : '')
+          : '–',
+      );
       cells.push(l ? `${ms(l.latency.p50Ms)} / ${ms(l.latency.p99Ms)}` : '–');
     }
     if (both)
@@ -144,6 +156,13 @@ export function renderMarkdown(r: BenchReport): string {
   for (const s of r.servers) rssRow.push(s.rss ? mb(s.rss.peakRssBytes) : '–', '');
   if (both) rssRow.push(ratio(ketch.rss?.peakRssBytes, etcd.rss?.peakRssBytes));
   out.push(`| ${rssRow.join(' | ')} |`, '');
+  if (r.servers.some((s) => s.loads.some(noisy))) {
+    out.push(
+      `† other processes used more than ${NOISY_OTHER_CPU * 100}% of a core during this load (see "other CPU" below); ` +
+        'the machine was not quiet and the figure is unreliable.',
+      '',
+    );
+  }
 
   out.push(...cpuTable(r), ...problemLines(r));
   return out.join('\n') + '\n';
