@@ -102,7 +102,8 @@ function fieldInfo(field, ctx) {
   const packed = repeated && (kind === 'scalar' || kind === 'enum');
   const wt = kind === 'message' || kind === 'string' || kind === 'bytes' || packed ? 2 : sc.wt;
   const tag = (field.id << 3) | wt;
-  const def = kind === 'message' ? 'undefined' : kind === 'string' ? "''" : kind === 'bytes' ? 'EMPTY_BYTES' : sc.def;
+  const def =
+    kind === 'message' ? 'undefined' : kind === 'string' ? "''" : kind === 'bytes' ? 'EMPTY_BYTES' : sc.def;
   return {
     field,
     name,
@@ -151,11 +152,13 @@ function fieldDefault(f) {
 }
 
 function emitCreate(name, fields) {
-  if (fields.length === 0) return `function create${name}(_init?: Partial<${name}>): ${name} {\n  return {};\n}\n`;
+  if (fields.length === 0)
+    return `function create${name}(_init?: Partial<${name}>): ${name} {\n  return {};\n}\n`;
   let out = `function create${name}(init?: Partial<${name}>): ${name} {\n  return {\n`;
   for (const f of fields) {
     const d = fieldDefault(f);
-    out += d === 'undefined' ? `    ${f.name}: init?.${f.name},\n` : `    ${f.name}: init?.${f.name} ?? ${d},\n`;
+    out +=
+      d === 'undefined' ? `    ${f.name}: init?.${f.name},\n` : `    ${f.name}: init?.${f.name} ?? ${d},\n`;
   }
   return out + '  };\n}\n';
 }
@@ -241,7 +244,9 @@ function emitWrite(name, fields) {
     } else {
       const cond = presentCond(f, 'v');
       out += `  {\n    const v = ${v};\n`;
-      out += cond ? `    if (${cond}) {\n      ${writeValue(f, 'v')}\n    }\n  }\n` : `    ${writeValue(f, 'v')}\n  }\n`;
+      out += cond
+        ? `    if (${cond}) {\n      ${writeValue(f, 'v')}\n    }\n  }\n`
+        : `    ${writeValue(f, 'v')}\n  }\n`;
     }
   }
   return out + '}\n';
@@ -276,7 +281,8 @@ function emitRead(name, fields) {
     } else {
       out += `      case ${f.tag}:\n        ${v} = ${readExpr(f)};\n`;
       if (f.oneof) {
-        for (const g of fields) if (g !== f && g.oneof === f.oneof) out += `        m.${g.name} = undefined;\n`;
+        for (const g of fields)
+          if (g !== f && g.oneof === f.oneof) out += `        m.${g.name} = undefined;\n`;
       }
       out += '        break;\n';
     }
@@ -366,7 +372,10 @@ function emitPackage(pkgNs, syntax) {
   for (const t of types) {
     ctx.proto2 = syntax.get(t.filename) === 'proto2';
     const name = localName(t);
-    const fields = t.fieldsArray.slice().sort((a, b) => a.id - b.id).map((f) => fieldInfo(f, ctx));
+    const fields = t.fieldsArray
+      .slice()
+      .sort((a, b) => a.id - b.id)
+      .map((f) => fieldInfo(f, ctx));
     body += '\n' + emitInterface(name, fields, t.comment);
     body += '\n' + emitCreate(name, fields);
     body += '\n' + emitSize(name, fields);
@@ -378,7 +387,8 @@ function emitPackage(pkgNs, syntax) {
   for (const s of services) body += '\n' + emitService(s, pkg, ctx);
   const runtimeNames = ['MessageCodec', 'Reader', 'Writer', 'Sizes', 'beginSize', 'beginWrite', 'endWrite'];
   if (services.length) runtimeNames.push('ServiceDescriptor');
-  for (const fn of ['EMPTY_BYTES', 'utf8Length', 'sizeBytes', 'sizeInt32', 'sizeUint32', 'sizeSint32']) runtimeNames.push(fn);
+  for (const fn of ['EMPTY_BYTES', 'utf8Length', 'sizeBytes', 'sizeInt32', 'sizeUint32', 'sizeSint32'])
+    runtimeNames.push(fn);
   for (const fn of ['sizeInt64', 'sizeUint64', 'sizeSint64']) runtimeNames.push(fn);
   const usedRuntime = runtimeNames.filter((n) => new RegExp(`\\b${n}\\b`).test(body));
   const typeOnly = new Set(['MessageCodec', 'ServiceDescriptor', 'Writer', 'Sizes']);
@@ -391,9 +401,12 @@ function emitPackage(pkgNs, syntax) {
 
 function emitIndex(pkgs) {
   let out = HEADER;
-  out += '// Layer `generated`: TypeScript codecs for the .proto files in proto/, wire-compatible with etcd 3.4.\n';
-  out += '// Produced by `npm run gen` (scripts/gen-proto.mjs) and committed; never edit by hand. Imports only\n';
-  out += '// its own runtime (wire.ts). One module per proto package; decoded bytes fields alias the input.\n';
+  out +=
+    '// Layer `generated`: TypeScript codecs for the .proto files in proto/, wire-compatible with etcd 3.4.\n';
+  out +=
+    '// Produced by `npm run gen` (scripts/gen-proto.mjs) and committed; never edit by hand. Imports only\n';
+  out +=
+    '// its own runtime (wire.ts). One module per proto package; decoded bytes fields alias the input.\n';
   out += "export * from './wire.js';\n";
   for (const p of pkgs) out += `export * as ${p} from './${p}.js';\n`;
   return out;
@@ -403,7 +416,10 @@ function generate() {
   const { root, syntax } = load();
   const files = new Map();
   files.set('wire.ts', HEADER + RUNTIME);
-  const pkgs = root.nestedArray.filter((o) => o instanceof protobuf.Namespace).map((o) => o.name).sort();
+  const pkgs = root.nestedArray
+    .filter((o) => o instanceof protobuf.Namespace)
+    .map((o) => o.name)
+    .sort();
   for (const p of pkgs) files.set(`${p}.ts`, emitPackage(root.lookup(p), syntax));
   files.set('index.ts', emitIndex(pkgs));
   return files;
