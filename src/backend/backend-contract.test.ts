@@ -102,6 +102,26 @@ for (const impl of impls) {
       await b.close();
     });
 
+    void it('round-trips values of every size class, through get and range', async () => {
+      const b = impl.make();
+      const sizes = [0, 1, 63, 64, 65, 1000, 4096, 4097, 9000, 100000];
+      const valueOf = (n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 7 + n) & 0xff);
+      b.write((tx) => {
+        for (const n of sizes)
+          tx.put('key', new Uint8Array([n >> 16, (n >> 8) & 0xff, n & 0xff]), valueOf(n));
+      });
+      const got = sizes.map((n) =>
+        b.read((tx) => tx.get('key', new Uint8Array([n >> 16, (n >> 8) & 0xff, n & 0xff]))!),
+      );
+      sizes.forEach((n, i) => assert.deepEqual(Array.from(got[i]!), Array.from(valueOf(n)), `size ${n}`));
+      const ranged = b.read((tx) => tx.range('key', new Uint8Array(0), undefined));
+      assert.deepEqual(
+        ranged.map((e) => e.value.length),
+        sizes,
+      );
+      await b.close();
+    });
+
     void it('ranges [start, end) in byte order, with limit and open end', async () => {
       const b = impl.make();
       b.write((tx) => {

@@ -1,7 +1,7 @@
 // The memory backend: each bucket is a SortedMap in byte order. Writes go straight into the maps
 // with an undo log, so a transaction sees its own writes and a throw rolls everything back. It is
 // used by tests and the simulator; nothing is persisted, so sync() resolves at once.
-import { assert } from '../base/assert.js';
+import { assert, AssertionError } from '../base/assert.js';
 import { compareBytes } from '../base/bytes.js';
 import {
   BUCKETS,
@@ -12,6 +12,7 @@ import {
   type ReadTx,
   type WriteTx,
 } from './backend.js';
+import { copyBytes } from './copy-bytes.js';
 import { SortedMap } from './sorted-map.js';
 
 type BucketMap = SortedMap<Uint8Array, Uint8Array>;
@@ -30,7 +31,7 @@ class MemoryReadTx implements ReadTx {
 
   protected map(bucket: Bucket): BucketMap {
     const m = this.buckets.get(bucket);
-    assert(m !== undefined, `unknown bucket ${bucket}`);
+    if (m === undefined) throw new AssertionError(`unknown bucket ${bucket}`);
     return m;
   }
 
@@ -160,28 +161,4 @@ export class MemoryBackend implements Backend {
     this.closed = true;
     return Promise.resolve();
   }
-}
-
-/** Small arrays live on V8's heap; copying into a shared slab avoids an ArrayBuffer per value. */
-const ON_HEAP_MAX_BYTES = 64;
-const SLAB_BYTES = 64 * 1024;
-const SLAB_MAX_COPY_BYTES = 4096;
-let slab = new Uint8Array(SLAB_BYTES);
-let slabOffset = 0;
-
-function copyBytes(src: Uint8Array): Uint8Array {
-  const n = src.length;
-  if (n <= ON_HEAP_MAX_BYTES || n > SLAB_MAX_COPY_BYTES) {
-    const c = new Uint8Array(n);
-    c.set(src);
-    return c;
-  }
-  if (slabOffset + n > SLAB_BYTES) {
-    slab = new Uint8Array(SLAB_BYTES);
-    slabOffset = 0;
-  }
-  const c = slab.subarray(slabOffset, slabOffset + n);
-  c.set(src);
-  slabOffset += n;
-  return c;
 }
