@@ -24,7 +24,10 @@ test('--only, --json and both flag spellings', () => {
 
 test('--quick shortens what was not given explicitly', () => {
   const q = parseOptions(['--quick'], '/r');
-  assert.deepEqual([q.durationSec, q.maxRequests, q.warmupRequests, q.rssPuts], [2, 20_000, 500, 5000]);
+  assert.deepEqual(
+    [q.durationSec, q.maxRequests, q.warmupRequests, q.rssPuts, q.waitQuietSec],
+    [2, 20_000, 500, 5000, 0],
+  );
   const q2 = parseOptions(['--quick', '--duration', '5', '--rss-puts', '50000'], '/r');
   assert.deepEqual([q2.durationSec, q2.rssPuts], [5, 50_000]);
 });

@@ -12,6 +12,7 @@ export interface BenchOptions {
   maxRequests: number;
   warmupRequests: number;
   rssPuts: number;
+  waitQuietSec: number;
   clients: number;
   conns: number;
   workers: number;
@@ -34,6 +35,8 @@ export const USAGE = `usage: npm run bench -- [flags]   (or: node dist/bench/run
   --requests N          request limit of each load, whichever comes first (default 300000)
   --warmup N            untimed requests before each load, same shape (default 2000)
   --rss-puts N          puts before peak RSS is read (default 50000)
+  --wait-quiet SEC      before each load, wait up to SEC for other processes to use less than
+                        a quarter of a core (default 30; 0 with --quick)
   --loads LIST          comma-separated subset of ${LOAD_IDS.join(',')}
   --clients N --conns N shape of the concurrent loads (default 100 clients over 10 connections)
   --workers N           load generator threads (default 2)
@@ -54,6 +57,7 @@ export function defaultOptions(repoRoot: string): BenchOptions {
     maxRequests: 300_000,
     warmupRequests: 2000,
     rssPuts: 50_000,
+    waitQuietSec: 30,
     clients: 100,
     conns: 10,
     workers: 2,
@@ -100,6 +104,7 @@ export function parseOptions(argv: readonly string[], repoRoot: string): BenchOp
     if (!explicit.has('requests')) o.maxRequests = 20_000;
     if (!explicit.has('warmup')) o.warmupRequests = 500;
     if (!explicit.has('rss-puts')) o.rssPuts = 5000;
+    if (!explicit.has('wait-quiet')) o.waitQuietSec = 0;
   }
   if (o.clients < o.conns) throw new Error('--clients must be at least --conns');
   return o;
@@ -138,6 +143,9 @@ function applyFlag(o: BenchOptions, name: string, value: () => string): void {
       return;
     case 'rss-puts':
       o.rssPuts = intFlag(name, value(), 0, 1e8);
+      return;
+    case 'wait-quiet':
+      o.waitQuietSec = intFlag(name, value(), 0, 3600);
       return;
     case 'clients':
       o.clients = intFlag(name, value(), 1, 100_000);

@@ -13,6 +13,7 @@ import { unaryCall } from './probe.js';
 import { CpuSample, peakRssBytes } from './proc-stats.js';
 import {
   countFailures,
+  NOISY_OTHER_CPU,
   renderMarkdown,
   type BenchReport,
   type LoadReport,
@@ -70,6 +71,30 @@ function versionOf(bin: string): string {
     return out.split('\n')[0]?.trim() || 'unknown version';
   } catch (err) {
     return `--version failed: ${(err as Error).message.split('\n')[0]}`;
+  }
+}
+
+/**
+ * Waits (up to `maxSec`) until processes other than the server and this one use less than
+ * NOISY_OTHER_CPU of a core over a second; returns that share as last seen.
+ */
+async function waitQuiet(serverPid: number, maxSec: number, label: string): Promise<number> {
+  const until = Date.now() + maxSec * 1000;
+  let told = false;
+  for (;;) {
+    const sample = new CpuSample(serverPid);
+    await new Promise((r) => setTimeout(r, 1000));
+    const d = sample.since();
+    const share = d.otherSec / d.wallSec;
+    if (share <= NOISY_OTHER_CPU || Date.now() >= until) {
+      if (told) progress(`[${label}] other processes now use ${Math.round(share * 100)}% of a core`);
+      return share;
+    }
+    if (!told)
+      progress(
+        `[${label}] other processes use ${Math.round(share * 100)}% of a core; waiting up to ${maxSec} s`,
+      );
+    told = true;
   }
 }
 
@@ -145,6 +170,7 @@ async function measure(
           `${w.errors} errors in the warm-up of ${shape.title}: ${w.errorSamples[0]?.message}`,
         );
     }
+    if (o.waitQuietSec > 0) await waitQuiet(server.pid, o.waitQuietSec, rep.name);
     const sample = new CpuSample(server.pid);
     const r = await runLoad({ ...spec, maxRequests: o.maxRequests, durationMs: o.durationSec * 1000 });
     const cpu = sample.since();
