@@ -114,6 +114,16 @@ for (const impl of impls) {
         b.read((tx) => tx.get('key', new Uint8Array([n >> 16, (n >> 8) & 0xff, n & 0xff]))!),
       );
       sizes.forEach((n, i) => assert.deepEqual(Array.from(got[i]!), Array.from(valueOf(n)), `size ${n}`));
+      for (const n of sizes) {
+        const peeked = b.read((tx) =>
+          Array.from(tx.peek('key', new Uint8Array([n >> 16, (n >> 8) & 0xff, n & 0xff]))!),
+        );
+        assert.deepEqual(peeked, Array.from(valueOf(n)), `peek size ${n}`);
+      }
+      assert.equal(
+        b.read((tx) => tx.peek('key', k('missing'))),
+        undefined,
+      );
       const ranged = b.read((tx) => tx.range('key', new Uint8Array(0), undefined));
       assert.deepEqual(
         ranged.map((e) => e.value.length),

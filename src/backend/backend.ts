@@ -31,6 +31,11 @@ export interface BackendEntry {
 export interface ReadTx {
   get(bucket: Bucket, key: Uint8Array): Uint8Array | undefined;
   /**
+   * Like get, without the copy: the bytes stay valid only until the next call on this backend.
+   * For callers that decode at once and keep nothing of the buffer (mvcc's reads).
+   */
+  peek(bucket: Bucket, key: Uint8Array): Uint8Array | undefined;
+  /**
    * Entries with start <= key < end in byte order; end undefined = to the end of the bucket;
    * limit undefined or 0 = all.
    */

@@ -4,7 +4,8 @@
 //   durability point, file size and in-use size;
 // - two implementations that one contract test runs against: MemoryBackend (tests, simulator)
 //   and LmdbBackend (the real one; the only importer of the `lmdb` package);
-// - SortedMap, the B+tree ordered map the memory backend and mvcc's tree index are built on.
+// - SortedMap, the B+tree ordered map the memory backend and mvcc's tree index are built on,
+//   and copyBytes, the cheap copy of small byte arrays both backends use.
 // Invariants: a write transaction is atomic (a throw rolls back all of it) and sees its own
 // writes; write transactions never nest; bytes handed out are never mutated afterwards.
 // May import: src/base, and (lmdb-backend.ts only) the `lmdb` package and node:* built-ins.
@@ -12,3 +13,4 @@ export * from './backend.js';
 export * from './memory-backend.js';
 export * from './lmdb-backend.js';
 export * from './sorted-map.js';
+export * from './copy-bytes.js';

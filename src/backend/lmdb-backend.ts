@@ -78,6 +78,11 @@ class LmdbReadTx implements ReadTx {
     return v === undefined ? undefined : copyBytes(v, v.length);
   }
 
+  peek(bucket: Bucket, key: Uint8Array): Uint8Array | undefined {
+    const v = this.db(bucket).getBinaryFast(key);
+    return v === undefined ? undefined : new Uint8Array(v.buffer, v.byteOffset, v.length);
+  }
+
   range(bucket: Bucket, start: Uint8Array, end: Uint8Array | undefined, limit?: number): BackendEntry[] {
     const out: BackendEntry[] = [];
     const opts = limit !== undefined && limit > 0 ? { start, end, limit } : { start, end };

@@ -39,6 +39,10 @@ class MemoryReadTx implements ReadTx {
     return this.map(bucket).get(key);
   }
 
+  peek(bucket: Bucket, key: Uint8Array): Uint8Array | undefined {
+    return this.map(bucket).get(key);
+  }
+
   range(bucket: Bucket, start: Uint8Array, end: Uint8Array | undefined, limit?: number): BackendEntry[] {
     const out: BackendEntry[] = [];
     const max = limit !== undefined && limit > 0 ? limit : Infinity;

@@ -43,9 +43,13 @@ export class KeyIndex {
   constructor(readonly key: Uint8Array) {}
 
   put(main: bigint, sub: bigint): void {
-    const r: Revision = { main, sub };
+    this.putRev({ main, sub });
+  }
+
+  /** put, taking the revision object itself (the index keeps it; it must not be mutated). */
+  putRev(r: Revision): void {
     if (!revGreaterThan(r, this.modified)) {
-      throw new AssertionError(`keyIndex.put with revision ${main}.${sub} not after the last one`);
+      throw new AssertionError(`keyIndex.put with revision ${r.main}.${r.sub} not after the last one`);
     }
     const g = this.generations[this.generations.length - 1]!;
     if (g.revs.length === 0) g.created = r;
@@ -76,6 +80,12 @@ export class KeyIndex {
   /** The version of the key visible at atRev, or undefined when it did not exist then. */
   get(atRev: bigint): KeyAtRev | undefined {
     this.assertNotEmpty('get');
+    if (atRev >= this.modified.main) {
+      // At or after the last change (every put, most reads): the latest version, if not deleted.
+      const last = this.generations[this.generations.length - 1]!;
+      if (last.revs.length === 0) return undefined;
+      return { modified: this.modified, created: last.created, ver: last.ver };
+    }
     const g = this.findGeneration(atRev);
     if (g === undefined) return undefined;
     const n = g.newestAtOrBefore(atRev);

@@ -53,6 +53,13 @@ for (const impl of impls) {
         assert.equal(txn.put(k('new'), k('n')), undefined);
         txn.end();
       });
+      const skipped = s.backend.write((tx) => {
+        const txn = s.write(tx);
+        assert.equal(txn.put(k('a'), k('4'), 0n, { prevKv: false }), undefined);
+        return txn.end();
+      });
+      assert.equal(show(skipped[0]!.kv), 'a=4 c2 m5 v4');
+      assert.equal(skipped[0]!.prevKv, undefined);
     });
 
     void it('a transaction with several writes takes one main revision and a sub revision each', () => {
@@ -154,6 +161,10 @@ for (const impl of impls) {
           ['d', 0, 1n],
         ],
       );
+      assert.deepEqual(s.range(k('a'), undefined, { countOnly: true }), { kvs: [], count: 1, rev: 5n });
+      assert.deepEqual(s.range(k('zz'), undefined, { countOnly: true }), { kvs: [], count: 0, rev: 5n });
+      assert.equal(s.range(k('b'), undefined, { keysOnly: true }).kvs[0]!.value.length, 0);
+      assert.equal(s.range(k('b'), undefined, { limit: 1 }).kvs.length, 1);
       assert.equal(s.range(k('a'), k('d'), { limit: 0 }).kvs.length, 3);
       assert.equal(s.range(k('a'), k('d'), { limit: -1 }).kvs.length, 3);
     });

@@ -60,6 +60,8 @@ export class KVStore implements TxnHost {
   private curRev = 1n;
   private compactMain = -1n;
   private activeTxn: StoreTxnWrite | undefined;
+  /** The backend transaction whose commit and abort hooks are registered. */
+  private hookedTx: WriteTx | undefined;
   private broken: string | undefined;
   private closed = false;
   /** Compaction jobs run one after another, in the order they were requested. */
@@ -134,8 +136,14 @@ export class KVStore implements TxnHost {
     assert(this.activeTxn === undefined, 'a TxnWrite is already open');
     const txn = new StoreTxnWrite(this, tx, this.curRev);
     this.activeTxn = txn;
-    tx.onAbort(() => this.breakStore('a backend transaction holding a TxnWrite aborted'));
-    tx.onCommit(() => assert(txn.isEnded, 'backend transaction committed with a TxnWrite not ended'));
+    // A batch applies many TxnWrites in one backend transaction: hook it once, not per TxnWrite.
+    if (this.hookedTx !== tx) {
+      this.hookedTx = tx;
+      tx.onAbort(() => this.breakStore('a backend transaction holding a TxnWrite aborted'));
+      tx.onCommit(() =>
+        assert(this.activeTxn === undefined, 'backend transaction committed with a TxnWrite not ended'),
+      );
+    }
     return txn;
   }
 

@@ -4,7 +4,9 @@
 // owns, so the server can apply a batch of entries, and its applied index, atomically.
 import { assert, AssertionError } from '../base/assert.js';
 import { Err, EtcdError } from '../base/errors.js';
+import { equalBytes } from '../base/bytes.js';
 import type { ReadTx, WriteTx } from '../backend/backend.js';
+import { copyBytes } from '../backend/copy-bytes.js';
 import {
   decodeKeyValue,
   encodeKeyValue,
@@ -35,14 +37,22 @@ export interface RangeResult {
   rev: bigint;
 }
 
+export interface PutOptions {
+  /** Read and return the previous KeyValue (default true); false saves a backend read. */
+  prevKv?: boolean;
+}
+
 export interface TxnWrite {
   /** The store revision when the transaction began; its changes get beginRev + 1. */
   readonly beginRev: bigint;
   /** The revision a reply reports: beginRev + 1 once something changed, else beginRev. */
   readonly rev: bigint;
   range(key: Uint8Array, end?: Uint8Array, opts?: RangeOptions): RangeResult;
-  /** Puts key = value with lease (0n = none); returns the previous KeyValue if the key existed. */
-  put(key: Uint8Array, value: Uint8Array, lease?: bigint): KeyValue | undefined;
+  /**
+   * Puts key = value with lease (0n = none). Returns the previous KeyValue if the key existed, and
+   * sets it as the event's prevKv; with opts.prevKv false it reads nothing and returns undefined.
+   */
+  put(key: Uint8Array, value: Uint8Array, lease?: bigint, opts?: PutOptions): KeyValue | undefined;
   /** Deletes the keys of the range that exist; returns their KeyValues before the delete. */
   deleteRange(key: Uint8Array, end?: Uint8Array): KeyValue[];
   /** Finishes the transaction and returns its events in order (empty when nothing changed). */
@@ -59,12 +69,21 @@ export interface TxnHost {
 
 const EMPTY = new Uint8Array(0);
 
-/** Reads the KeyValue stored at a put revision; its absence means the index and backend diverged. */
-export function readKeyValue(tx: ReadTx, r: Revision, keysOnly = false): KeyValue {
-  const bytes = tx.get('key', revToBytes(r));
-  if (bytes === undefined)
+/**
+ * Reads the KeyValue of `key` stored at put revision r. The stored bytes are only peeked at: the
+ * value is copied out and the key is the caller's (checked against the stored one). A missing
+ * revision or another key there means the index and the backend diverged.
+ */
+export function readKeyValue(tx: ReadTx, r: Revision, key: Uint8Array, keysOnly = false): KeyValue {
+  const bytes = tx.peek('key', revToBytes(r));
+  if (bytes === undefined) {
     throw new AssertionError(`range cannot find revision ${r.main}.${r.sub} in the key bucket`);
-  return decodeKeyValue(bytes, keysOnly);
+  }
+  const kv = decodeKeyValue(bytes, keysOnly);
+  if (!equalBytes(kv.key, key)) throw new AssertionError(`revision ${r.main}.${r.sub} holds another key`);
+  kv.key = key;
+  if (kv.value.length !== 0) kv.value = copyBytes(kv.value);
+  return kv;
 }
 
 /** etcd's rangeKeys: validates the revision against curRev and the compaction, then reads. */
@@ -80,29 +99,51 @@ export function rangeKeys(
   if (want > curRev) throw new EtcdError(Err.futureRev);
   const atRev = want <= 0n ? curRev : want;
   if (atRev < host.compactMainRev) throw new EtcdError(Err.compacted);
+  if (end === undefined || end.length === 0) return rangeOneKey(host, tx, key, atRev, curRev, ro);
   if (ro?.countOnly === true) {
     return { kvs: [], count: host.index.revisions(key, end, atRev, -1).count, rev: curRev };
   }
   const limit = ro?.limit !== undefined && ro.limit > 0 ? ro.limit : 0;
-  const { revs, count } = host.index.revisions(key, end, atRev, limit);
+  const { keys, revs, count } = host.index.revisions(key, end, atRev, limit);
   const keysOnly = ro?.keysOnly === true;
   const kvs = new Array<KeyValue>(revs.length);
-  for (let i = 0; i < revs.length; i++) kvs[i] = readKeyValue(tx, revs[i]!, keysOnly);
+  for (let i = 0; i < revs.length; i++) kvs[i] = readKeyValue(tx, revs[i]!, keys[i]!, keysOnly);
   return { kvs, count, rev: curRev };
+}
+
+/** The single-key range, the most common read: one hash lookup, no range walk. */
+function rangeOneKey(
+  host: TxnHost,
+  tx: ReadTx,
+  key: Uint8Array,
+  atRev: bigint,
+  curRev: bigint,
+  ro: RangeOptions | undefined,
+): RangeResult {
+  const ki = host.index.keyIndex(key);
+  const got = ki?.get(atRev);
+  if (ki === undefined || got === undefined) return { kvs: [], count: 0, rev: curRev };
+  if (ro?.countOnly === true) return { kvs: [], count: 1, rev: curRev };
+  return { kvs: [readKeyValue(tx, got.modified, ki.key, ro?.keysOnly === true)], count: 1, rev: curRev };
 }
 
 export class StoreTxnWrite implements TxnWrite {
   private readonly events: Event[] = [];
   private ended = false;
 
+  /** The main revision of every change: beginRev + 1. */
+  private readonly main: bigint;
+
   constructor(
     private readonly host: TxnHost,
     private readonly tx: WriteTx,
     readonly beginRev: bigint,
-  ) {}
+  ) {
+    this.main = beginRev + 1n;
+  }
 
   get rev(): bigint {
-    return this.events.length > 0 ? this.beginRev + 1n : this.beginRev;
+    return this.events.length > 0 ? this.main : this.beginRev;
   }
 
   range(key: Uint8Array, end?: Uint8Array, opts?: RangeOptions): RangeResult {
@@ -110,11 +151,11 @@ export class StoreTxnWrite implements TxnWrite {
     return rangeKeys(this.host, this.tx, key, end, this.rev, opts);
   }
 
-  put(key: Uint8Array, value: Uint8Array, lease = 0n): KeyValue | undefined {
+  put(key: Uint8Array, value: Uint8Array, lease = 0n, opts?: PutOptions): KeyValue | undefined {
     assert(!this.ended, 'put on an ended TxnWrite');
     assert(key.length > 0, 'put of an empty key');
     const index = this.host.index;
-    const main = this.beginRev + 1n;
+    const main = this.main;
     const idxRev: Revision = { main, sub: BigInt(this.events.length) };
     const ki = index.keyIndex(key);
     const got = ki?.get(main);
@@ -124,11 +165,11 @@ export class StoreTxnWrite implements TxnWrite {
     if (got !== undefined) {
       createRevision = got.created.main;
       version = got.ver + 1n;
-      prevKv = readKeyValue(this.tx, got.modified);
+      if (opts?.prevKv !== false) prevKv = readKeyValue(this.tx, got.modified, ki!.key);
     }
     const kv: KeyValue = { key, createRevision, modRevision: main, version, value, lease };
     this.tx.put('key', revToBytes(idxRev), encodeKeyValue(kv));
-    if (ki !== undefined) ki.put(idxRev.main, idxRev.sub);
+    if (ki !== undefined) ki.putRev(idxRev);
     else index.put(key, idxRev);
     this.events.push(
       prevKv === undefined ? { type: EventType.PUT, kv } : { type: EventType.PUT, kv, prevKv },
@@ -141,7 +182,7 @@ export class StoreTxnWrite implements TxnWrite {
     const { keys, revs } = this.host.index.range(key, end, this.rev);
     const deleted = new Array<KeyValue>(keys.length);
     for (let i = 0; i < keys.length; i++) {
-      const prevKv = readKeyValue(this.tx, revs[i]!);
+      const prevKv = readKeyValue(this.tx, revs[i]!, keys[i]!);
       this.delete(keys[i]!, prevKv);
       deleted[i] = prevKv;
     }
@@ -160,7 +201,7 @@ export class StoreTxnWrite implements TxnWrite {
   }
 
   private delete(key: Uint8Array, prevKv: KeyValue): void {
-    const main = this.beginRev + 1n;
+    const main = this.main;
     const idxRev: Revision = { main, sub: BigInt(this.events.length) };
     this.tx.put('key', revToBytes(idxRev, true), encodeTombstone(key));
     assert(this.host.index.tombstone(key, idxRev), 'cannot tombstone an existing key');

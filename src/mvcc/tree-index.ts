@@ -36,7 +36,7 @@ export class TreeIndex {
       ki = new KeyIndex(key.slice());
       this.insert(ki);
     }
-    ki.put(rev.main, rev.sub);
+    ki.putRev(rev);
   }
 
   /** Records a delete of key at rev; false when the key has no live version to delete. */
@@ -95,22 +95,26 @@ export class TreeIndex {
   }
 
   /**
-   * Up to `limit` visible revisions in key order (limit 0 = all, negative = none, for a count),
-   * and the count of every key in the range that exists at atRev.
+   * Up to `limit` keys in key order with their visible revisions (limit 0 = all, negative =
+   * none, for a count), and the count of every key in the range that exists at atRev.
    */
   revisions(
     key: Uint8Array,
     end: Uint8Array | undefined,
     atRev: bigint,
     limit: number,
-  ): { revs: Revision[]; count: number } {
+  ): { keys: Uint8Array[]; revs: Revision[]; count: number } {
+    const keys: Uint8Array[] = [];
     const revs: Revision[] = [];
     let count = 0;
-    this.visitAt(key, end, atRev, (_k, r) => {
-      if (limit === 0 || revs.length < limit) revs.push(r);
+    this.visitAt(key, end, atRev, (k, r) => {
+      if (limit === 0 || revs.length < limit) {
+        keys.push(k);
+        revs.push(r);
+      }
       count++;
     });
-    return { revs, count };
+    return { keys, revs, count };
   }
 
   /** Every revision at or after rev of the keys in the range, in revision order (for watch). */
