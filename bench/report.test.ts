@@ -19,6 +19,7 @@ function load(id: LoadReport['id'], title: string, rps: number, other = 0): Load
     requestsPerSec: rps,
     latency: { count: rps * 10, meanMs: 1, p50Ms: 0.5, p90Ms: 1, p99Ms: 12.345, p999Ms: 20, maxMs: 30 },
     cpu: { serverSec: 8, generatorSec: 2, otherSec: other, wallSec: 10 },
+    peakRssBytes: 1 << 27,
   };
 }
 
@@ -32,7 +33,6 @@ function server(name: 'etcd' | 'ketch', rps: number, rss: number, other = 0): Se
       load('range-l', 'range linearizable, 100 clients / 10 conns', rps * 4),
     ],
     rss: { puts: 50_000, errors: 0, errorSamples: [], fillSec: 3, peakRssBytes: rss },
-    peakRssEndBytes: rss,
     problems: [],
   };
 }

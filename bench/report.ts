@@ -23,6 +23,8 @@ export interface LoadReport {
   requestsPerSec: number;
   latency: LatencySummary;
   cpu: CpuReport;
+  /** The server's peak RSS (VmHWM) at the end of this load. */
+  peakRssBytes: number;
 }
 
 export interface RssReport {
@@ -40,8 +42,8 @@ export interface ServerReport {
   /** Why the server could not be started or measured to the end (absent when it was). */
   failed?: string;
   loads: LoadReport[];
+  /** Peak RSS after the fill puts of the first server process. */
   rss: RssReport | null;
-  peakRssEndBytes: number | null;
   /** Problems found by the checks after the loads (wrong value read back, revision mismatch...). */
   problems: string[];
 }
@@ -107,7 +109,9 @@ function headerLines(r: BenchReport): string[] {
   lines.push('');
   for (const srv of r.servers) lines.push(`- ${srv.name} (${srv.version}): \`${srv.command}\``);
   lines.push(
-    `- machine: ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.os}, Node ${r.machine.node}; servers run one at a time`,
+    `- machine: ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.os}, Node ${r.machine.node}`,
+    `- servers run one at a time, a fresh process (new data dir and ports) for each load, filled with ` +
+      `${int(s.rssPuts)} puts (${s.clients} clients over ${s.conns} conns) before the load`,
     `- each load: ≤ ${s.durationSec} s or ≤ ${int(s.maxRequests)} requests after ${int(s.warmupRequests)} untimed ones; ` +
       `${s.keySize}-byte keys, ${s.valueSize}-byte values; ${s.client === 'raw' ? 'raw HTTP/2' : 'node:http2'} ` +
       `gRPC client on ${s.workers} worker threads`,

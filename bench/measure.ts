@@ -1,0 +1,276 @@
+// How one server is measured: every load gets a fresh server process (new temp data dir, new
+// ports), which is filled with the same puts before the load, so a load's figures do not depend
+// on which loads ran before it, and both servers see exactly the same history. The first fill
+// also gives the "peak RSS after N puts" reading. After each load the store is checked: the key
+// the ranges read holds the value written, and the revision equals 1 + acknowledged puts.
+import { decodeRangeResponse, responseRevision } from './grpc-codec.js';
+import type { LoadGenerator, LoadResult, LoadSpec } from './load-runner.js';
+import type { BenchOptions, LoadId, ServerName } from './options.js';
+import { unaryCall } from './probe.js';
+import { CpuSample, peakRssBytes } from './proc-stats.js';
+import { NOISY_OTHER_CPU, type LoadReport, type ServerReport } from './report.js';
+import { benchKey, benchValue, preparePut, prepareRange } from './request.js';
+import { HOST, ServerProcess } from './servers.js';
+import { summarize } from './stats.js';
+
+const READY_TIMEOUT_MS = 60_000;
+/** The fill puts are bounded by count; this only stops a server that got stuck. */
+const FILL_LIMIT_MS = 600_000;
+/** Key number of the key the range loads read. */
+const RANGE_KEY = 0;
+
+export type Progress = (msg: string) => void;
+
+interface Shape {
+  title: string;
+  op: 'put' | 'range';
+  serializable: boolean;
+  conns: number;
+  clients: number;
+}
+
+export function loadShape(id: LoadId, o: BenchOptions): Shape {
+  const many = { conns: o.conns, clients: o.clients };
+  const tail = `${o.clients} clients / ${o.conns} conns`;
+  switch (id) {
+    case 'put-1':
+      return { title: 'put, 1 client', op: 'put', serializable: false, conns: 1, clients: 1 };
+    case 'put-100':
+      return { title: `put, ${tail}`, op: 'put', serializable: false, ...many };
+    case 'range-l':
+      return { title: `range linearizable, ${tail}`, op: 'range', serializable: false, ...many };
+    case 'range-s':
+      return { title: `range serializable, ${tail}`, op: 'range', serializable: true, ...many };
+  }
+}
+
+/** Puts sent to one server process: where the next key starts and what was acknowledged. */
+class PutLedger {
+  nextKey = 0;
+  acked = 0;
+  failed = 0;
+
+  note(op: 'put' | 'range', r: LoadResult): void {
+    if (op !== 'put') return;
+    this.nextKey += r.ok + r.errors;
+    this.acked += r.ok;
+    this.failed += r.errors;
+  }
+}
+
+/**
+ * Waits (up to `maxSec`) until processes other than the server and this one use less than
+ * NOISY_OTHER_CPU of a core over a second.
+ */
+async function waitQuiet(serverPid: number, maxSec: number, say: Progress): Promise<void> {
+  const until = Date.now() + maxSec * 1000;
+  let told = false;
+  for (;;) {
+    const sample = new CpuSample(serverPid);
+    await new Promise((r) => setTimeout(r, 1000));
+    const d = sample.since();
+    const share = Math.round((100 * d.otherSec) / d.wallSec);
+    if (d.otherSec / d.wallSec <= NOISY_OTHER_CPU || Date.now() >= until) {
+      if (told) say(`other processes now use ${share}% of a core`);
+      return;
+    }
+    if (!told) say(`other processes use ${share}% of a core; waiting up to ${maxSec} s`);
+    told = true;
+  }
+}
+
+class LoadSession {
+  private readonly ledger = new PutLedger();
+  private readonly value: Uint8Array;
+  private readonly authority: string;
+
+  constructor(
+    private readonly server: ServerProcess,
+    private readonly rep: ServerReport,
+    private readonly o: BenchOptions,
+    private readonly gen: LoadGenerator,
+    private readonly say: Progress,
+  ) {
+    this.value = benchValue(o.valueSize);
+    this.authority = `${HOST}:${server.port}`;
+  }
+
+  private async run(
+    spec: Omit<LoadSpec, 'host' | 'port' | 'keySize' | 'valueSize' | 'keySpace' | 'keyBase' | 'rangeKey'>,
+  ): Promise<LoadResult> {
+    const o = this.o;
+    const r = await this.gen.run({
+      host: HOST,
+      port: this.server.port,
+      keySize: o.keySize,
+      valueSize: o.valueSize,
+      keySpace: o.keySpace,
+      keyBase: this.ledger.nextKey,
+      rangeKey: RANGE_KEY,
+      ...spec,
+    });
+    this.ledger.note(spec.op, r);
+    return r;
+  }
+
+  /** The fill puts; the first server's reading becomes the report's RSS row. */
+  async fill(): Promise<void> {
+    const o = this.o;
+    if (o.rssPuts === 0) return;
+    const r = await this.run({
+      op: 'put',
+      serializable: false,
+      conns: o.conns,
+      clients: o.clients,
+      maxRequests: o.rssPuts,
+      durationMs: FILL_LIMIT_MS,
+    });
+    const rss = peakRssBytes(this.server.pid);
+    this.say(
+      `${r.ok} fill puts in ${r.elapsedSec.toFixed(1)} s, ${r.errors} errors, peak RSS ${(rss / 2 ** 20).toFixed(1)} MB`,
+    );
+    if (this.rep.rss === null) {
+      this.rep.rss = {
+        puts: r.ok,
+        errors: r.errors,
+        errorSamples: r.errorSamples,
+        fillSec: r.elapsedSec,
+        peakRssBytes: rss,
+      };
+    } else if (r.errors > 0) {
+      this.rep.problems.push(`${r.errors} errors in the fill puts: ${r.errorSamples[0]?.message}`);
+    }
+  }
+
+  async measure(id: LoadId): Promise<LoadReport> {
+    const o = this.o;
+    const shape = loadShape(id, o);
+    const put0 = await unaryCall(
+      HOST,
+      this.server.port,
+      preparePut(this.authority, o.keySize, this.value),
+      RANGE_KEY,
+    );
+    if (put0.status !== 0) throw new Error(`put of the range key failed: ${put0.status} ${put0.message}`);
+    this.ledger.acked++;
+    const spec = {
+      op: shape.op,
+      serializable: shape.serializable,
+      conns: shape.conns,
+      clients: shape.clients,
+    };
+    if (o.warmupRequests > 0) {
+      const w = await this.run({ ...spec, maxRequests: o.warmupRequests, durationMs: o.durationSec * 1000 });
+      if (w.errors > 0)
+        this.rep.problems.push(
+          `${w.errors} errors in the warm-up of ${shape.title}: ${w.errorSamples[0]?.message}`,
+        );
+    }
+    if (o.waitQuietSec > 0) await waitQuiet(this.server.pid, o.waitQuietSec, this.say);
+    const sample = new CpuSample(this.server.pid);
+    const r = await this.run({ ...spec, maxRequests: o.maxRequests, durationMs: o.durationSec * 1000 });
+    const cpu = sample.since();
+    if (!this.server.alive)
+      throw new Error(
+        `${this.rep.name} ${this.server.exitReason} during ${shape.title}\n${this.server.logTail()}`,
+      );
+    const load: LoadReport = {
+      id,
+      title: shape.title,
+      ok: r.ok,
+      errors: r.errors,
+      errorSamples: r.errorSamples,
+      elapsedSec: r.elapsedSec,
+      requestsPerSec: r.elapsedSec > 0 ? r.ok / r.elapsedSec : 0,
+      latency: summarize(r.latenciesMs),
+      cpu,
+      peakRssBytes: peakRssBytes(this.server.pid),
+    };
+    this.say(
+      `${shape.title}: ${Math.round(load.requestsPerSec)} req/s, p50 ${load.latency.p50Ms.toFixed(2)} ms, ` +
+        `p99 ${load.latency.p99Ms.toFixed(2)} ms, ${r.errors} errors; CPU server ${cpu.serverSec.toFixed(2)} s, ` +
+        `generator ${cpu.generatorSec.toFixed(2)} s, other ${cpu.otherSec.toFixed(2)} s in ${cpu.wallSec.toFixed(2)} s`,
+    );
+    for (const p of await this.checkState()) this.rep.problems.push(`after ${shape.title}: ${p}`);
+    return load;
+  }
+
+  /** Reads the range key back and compares the store's revision with the puts acknowledged. */
+  private async checkState(): Promise<string[]> {
+    const o = this.o;
+    const r = await unaryCall(
+      HOST,
+      this.server.port,
+      prepareRange(this.authority, benchKey(RANGE_KEY, o.keySize), false),
+    );
+    if (r.status !== 0 || r.body === null) return [`final range failed: ${r.status} ${r.message}`];
+    const problems: string[] = [];
+    const got = decodeRangeResponse(r.body);
+    const kv = got.kvs[0];
+    if (
+      got.count !== 1n ||
+      kv === undefined ||
+      Buffer.compare(Buffer.from(kv.value), Buffer.from(this.value)) !== 0
+    ) {
+      problems.push(
+        `range of the bench key returned count ${got.count} and ${got.kvs.length} kvs, not the value written`,
+      );
+    }
+    // A fresh store is at revision 1 and each put adds one; puts that failed may or may not have applied.
+    const { acked, failed } = this.ledger;
+    const rev = responseRevision(r.body);
+    const want = BigInt(1 + acked);
+    if (failed === 0 ? rev !== want : rev < want || rev > want + BigInt(failed)) {
+      problems.push(
+        `store revision is ${rev} after ${acked} acknowledged puts (${failed} failed); expected ${want}`,
+      );
+    }
+    return problems;
+  }
+}
+
+export function versionOf(bin: string, run: (bin: string) => string): string {
+  try {
+    return run(bin).split('\n')[0]?.trim() || 'unknown version';
+  } catch (err) {
+    return `--version failed: ${(err as Error).message.split('\n')[0]}`;
+  }
+}
+
+/** Runs every selected load against `bin`, each on a fresh server process. */
+export async function benchServer(
+  name: ServerName,
+  bin: string,
+  version: string,
+  o: BenchOptions,
+  gen: LoadGenerator,
+  progress: Progress,
+): Promise<ServerReport> {
+  const rep: ServerReport = { name, command: bin, version, loads: [], rss: null, problems: [] };
+  const say: Progress = (m) => progress(`[${name}] ${m}`);
+  for (const id of o.loads) {
+    let server: ServerProcess;
+    try {
+      server = await ServerProcess.start(name, bin, READY_TIMEOUT_MS);
+    } catch (err) {
+      rep.failed = (err as Error).message;
+      say(`failed to start: ${rep.failed}`);
+      return rep;
+    }
+    if (rep.loads.length === 0) rep.command = server.commandLine;
+    say(`started pid ${server.pid} on port ${server.port} for ${loadShape(id, o).title}`);
+    try {
+      const session = new LoadSession(server, rep, o, gen, say);
+      await session.fill();
+      rep.loads.push(await session.measure(id));
+    } catch (err) {
+      rep.failed = (err as Error).message;
+      say(`failed: ${rep.failed}`);
+    } finally {
+      await server.stop(10_000, o.keepData);
+      if (o.keepData) say(`data and log kept in ${server.tmpDir}`);
+    }
+    if (rep.failed !== undefined) break;
+  }
+  return rep;
+}
