@@ -287,7 +287,20 @@ function emitRead(name, fields) {
       out += '        break;\n';
     }
   }
-  out += '      default:\n        r.skip(t);\n    }\n  }\n  r.checkEnd(end);\n  return m;\n}\n';
+  // A known field number with another wire type is an error (as gogo-generated Go code says), not
+  // an unknown field to skip.
+  out += '      default:\n';
+  const byNumber = new Map();
+  for (const f of fields) if (!byNumber.has(f.tag >>> 3)) byNumber.set(f.tag >>> 3, f.name);
+  if (byNumber.size > 0) {
+    out += '        switch (t >>> 3) {\n';
+    for (const [num, fname] of byNumber) {
+      const goName = fname.charAt(0).toUpperCase() + fname.slice(1);
+      out += `          case ${num}:\n            throw new ProtoError('proto: wrong wireType = ' + String(t & 7) + ' for field ${goName}');\n`;
+    }
+    out += '        }\n';
+  }
+  out += '        r.skip(t);\n    }\n  }\n  r.checkEnd(end);\n  return m;\n}\n';
   return out;
 }
 
@@ -385,7 +398,7 @@ function emitPackage(pkgNs, syntax) {
   }
   const services = pkgNs.nestedArray.filter((o) => o instanceof protobuf.Service);
   for (const s of services) body += '\n' + emitService(s, pkg, ctx);
-  const runtimeNames = ['MessageCodec', 'Reader', 'Writer', 'Sizes', 'beginSize', 'beginWrite', 'endWrite'];
+  const runtimeNames = ['MessageCodec', 'Reader', 'Writer', 'Sizes', 'beginSize', 'beginWrite', 'endWrite', 'ProtoError'];
   if (services.length) runtimeNames.push('ServiceDescriptor');
   for (const fn of ['EMPTY_BYTES', 'utf8Length', 'sizeBytes', 'sizeInt32', 'sizeUint32', 'sizeSint32'])
     runtimeNames.push(fn);
