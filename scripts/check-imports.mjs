@@ -13,18 +13,49 @@ const allowed = {
   'src/mvcc': ['src/base', 'src/backend', 'src/generated'],
   'src/lease': ['src/base', 'src/backend', 'src/generated'],
   'src/auth': ['src/base', 'src/backend', 'src/generated'],
-  'src/server': ['src/base', 'src/generated', 'src/raft', 'src/wal', 'src/backend', 'src/mvcc', 'src/lease', 'src/auth'],
+  'src/server': [
+    'src/base',
+    'src/generated',
+    'src/raft',
+    'src/wal',
+    'src/backend',
+    'src/mvcc',
+    'src/lease',
+    'src/auth',
+  ],
   'src/transport': ['src/base', 'src/generated', 'src/server'],
   'src/api/grpc': ['src/base', 'src/generated', 'src/server'],
   'src/api/http': ['src/base', 'src/generated', 'src/server'],
   'src/platform': ['src/base'],
   'src/cli': null,
-  sim: ['src/base', 'src/generated', 'src/raft', 'src/wal', 'src/backend', 'src/mvcc', 'src/lease', 'src/auth', 'src/server', 'sim'],
+  sim: [
+    'src/base',
+    'src/generated',
+    'src/raft',
+    'src/wal',
+    'src/backend',
+    'src/mvcc',
+    'src/lease',
+    'src/auth',
+    'src/server',
+    'sim',
+  ],
   bench: null,
   test: null,
 };
 // Which layers may use node:* built-ins and third-party packages.
-const nodeAllowed = new Set(['src/platform', 'src/cli', 'src/transport', 'src/api/grpc', 'src/api/http', 'src/backend', 'src/wal', 'bench', 'test', 'src/server']);
+const nodeAllowed = new Set([
+  'src/platform',
+  'src/cli',
+  'src/transport',
+  'src/api/grpc',
+  'src/api/http',
+  'src/backend',
+  'src/wal',
+  'bench',
+  'test',
+  'src/server',
+]);
 // Real clients and reference codecs that tests drive our server and codecs with.
 const testPackages = new Set(['etcd3', '@grpc/grpc-js', 'protobufjs']);
 const packageAllowed = { lmdb: ['src/backend'], yaml: ['src/cli'], etcd3: ['test', 'bench'] };
@@ -55,7 +86,9 @@ for (const file of [...walk('src', []), ...walk('sim', []), ...walk('bench', [])
   const from = layerOf(file);
   const isTest = file.endsWith('.test.ts');
   const src = readFileSync(file, 'utf8');
-  for (const m of src.matchAll(/(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)) {
+  for (const m of src.matchAll(
+    /(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g,
+  )) {
     const spec = m[1] ?? m[2];
     if (spec.startsWith('.')) {
       const to = layerOf(resolve(dirname(file), spec));
@@ -68,7 +101,8 @@ for (const file of [...walk('src', []), ...walk('sim', []), ...walk('bench', [])
       const pkg = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
       const ok = packageAllowed[pkg];
       if (ok === undefined || !ok.includes(from)) {
-        if (!(isTest && testPackages.has(pkg))) problems.push(`${file}: ${from} may not import package ${pkg}`);
+        if (!(isTest && testPackages.has(pkg)))
+          problems.push(`${file}: ${from} may not import package ${pkg}`);
       }
     }
   }

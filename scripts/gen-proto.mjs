@@ -398,7 +398,16 @@ function emitPackage(pkgNs, syntax) {
   }
   const services = pkgNs.nestedArray.filter((o) => o instanceof protobuf.Service);
   for (const s of services) body += '\n' + emitService(s, pkg, ctx);
-  const runtimeNames = ['MessageCodec', 'Reader', 'Writer', 'Sizes', 'beginSize', 'beginWrite', 'endWrite', 'ProtoError'];
+  const runtimeNames = [
+    'MessageCodec',
+    'Reader',
+    'Writer',
+    'Sizes',
+    'beginSize',
+    'beginWrite',
+    'endWrite',
+    'ProtoError',
+  ];
   if (services.length) runtimeNames.push('ServiceDescriptor');
   for (const fn of ['EMPTY_BYTES', 'utf8Length', 'sizeBytes', 'sizeInt32', 'sizeUint32', 'sizeSint32'])
     runtimeNames.push(fn);

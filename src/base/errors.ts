@@ -68,7 +68,7 @@ export type ErrMessage = (typeof Err)[keyof typeof Err];
 /** A failure the client is meant to see, with etcd's exact message. */
 export class EtcdError extends Error {
   override name = 'EtcdError';
-  constructor(message: ErrMessage | string) {
+  constructor(message: string) {
     super(message);
   }
 }

@@ -21,7 +21,13 @@ import {
   MaintenanceService,
   WatchService,
 } from '../generated/etcdserverpb.js';
-import { ConfigError, parseServerConfig, urlToString, verifyInitialCluster, type ServerConfig } from './config.js';
+import {
+  ConfigError,
+  parseServerConfig,
+  urlToString,
+  verifyInitialCluster,
+  type ServerConfig,
+} from './config.js';
 import { Wal } from '../wal/index.js';
 
 /** The address to bind for a listen URL: etcd binds "localhost" as 127.0.0.1. */
@@ -99,11 +105,14 @@ async function run(config: ServerConfig, warnings: string[], notices: string[]):
     await grpc.listen(Number(u.port), listenHost(u));
     logger.info('serving client traffic insecurely; this is strongly discouraged!', { address: u.host });
   }
-  logger.info(`published {Name:${config.name} ClientURLs:[${config.advertiseClientUrls.map(urlToString).join(' ')}]} to cluster ${hex(server.clusterId)}`, {
-    'local-member-id': hex(server.memberId),
-    'cluster-id': hex(server.clusterId),
-    'published-local-member-to-cluster': 'published local member to cluster through raft',
-  });
+  logger.info(
+    `published {Name:${config.name} ClientURLs:[${config.advertiseClientUrls.map(urlToString).join(' ')}]} to cluster ${hex(server.clusterId)}`,
+    {
+      'local-member-id': hex(server.memberId),
+      'cluster-id': hex(server.clusterId),
+      'published-local-member-to-cluster': 'published local member to cluster through raft',
+    },
+  );
   logger.info(`enabled capabilities for version ${ETCD_CLUSTER_VERSION.split('.').slice(0, 2).join('.')}`);
   logger.info('ready to serve client requests');
 

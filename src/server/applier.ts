@@ -61,7 +61,10 @@ export class Applier {
     this.applied = be.read((tx) => readU64(tx.get('meta', META_CONSISTENT_INDEX)));
     this.alarms = be.read((tx) => new AlarmStore(tx));
     this.kv = MvccAdapter.open(be, logger, (p) => this.track(p));
-    logger.info('opened backend', { 'consistent-index': this.applied, 'current-revision': this.kv.currentRev });
+    logger.info('opened backend', {
+      'consistent-index': this.applied,
+      'current-revision': this.kv.currentRev,
+    });
   }
 
   get appliedIndex(): bigint {
@@ -110,13 +113,10 @@ export class Applier {
       }
       if (req.txn !== undefined) {
         const txn = req.txn;
-        let result: TxnResponse | undefined;
-        const read = this.kv.readView();
         // The txn's compares and checks read the state before it; its ops then run in one write.
-        const res = applyTxn(read, () => this.kv.beginWrite(tx), txn, noLeases);
-        result = res.resp;
+        const res = applyTxn(this.kv.readView(), () => this.kv.beginWrite(tx), txn, noLeases);
         this.kv.endWrite();
-        return { txn: result };
+        return { txn: res.resp };
       }
       if (req.compaction !== undefined) {
         const done = this.kv.compact(tx, req.compaction.revision);

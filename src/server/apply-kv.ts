@@ -24,7 +24,12 @@ const SortTarget = { KEY: 0, VERSION: 1, CREATE: 2, MOD: 3, VALUE: 4 } as const;
 const CompareResult = { EQUAL: 0, GREATER: 1, LESS: 2, NOT_EQUAL: 3 } as const;
 const CompareTarget = { VERSION: 0, CREATE: 1, MOD: 2, VALUE: 3, LEASE: 4 } as const;
 
-function header(revision: bigint): { clusterId: bigint; memberId: bigint; revision: bigint; raftTerm: bigint } {
+function header(revision: bigint): {
+  clusterId: bigint;
+  memberId: bigint;
+  revision: bigint;
+  raftTerm: bigint;
+} {
   return { clusterId: 0n, memberId: 0n, revision, raftTerm: 0n };
 }
 
@@ -51,7 +56,10 @@ function sorter(target: number): ((a: KeyValue, b: KeyValue) => number) | undefi
 
 export function applyRange(view: ReadView, r: RangeRequest): RangeResponse {
   const filtered =
-    r.minModRevision !== 0n || r.maxModRevision !== 0n || r.minCreateRevision !== 0n || r.maxCreateRevision !== 0n;
+    r.minModRevision !== 0n ||
+    r.maxModRevision !== 0n ||
+    r.minCreateRevision !== 0n ||
+    r.maxCreateRevision !== 0n;
   const requestLimit = Number(r.limit);
   // Sorting or filtering needs every kv first; otherwise fetch one extra to learn whether there is more.
   let limit = r.sortOrder !== SortOrder.NONE || filtered ? 0 : requestLimit;
@@ -195,7 +203,13 @@ export function isTxnSerializable(rt: TxnRequest): boolean {
   return [...rt.success, ...rt.failure].every((op) => op.requestRange?.serializable === true);
 }
 
-function checkOps(view: ReadView, rt: TxnRequest, path: boolean[], isWrite: boolean, leases: LeaseLookup): void {
+function checkOps(
+  view: ReadView,
+  rt: TxnRequest,
+  path: boolean[],
+  isWrite: boolean,
+  leases: LeaseLookup,
+): void {
   walkOps(rt, path, 0, (op) => {
     const put = op.requestPut;
     if (isWrite && put !== undefined) {
@@ -212,13 +226,19 @@ function checkOps(view: ReadView, rt: TxnRequest, path: boolean[], isWrite: bool
   });
 }
 
-function runOps(view: WriteView | ReadView, rt: TxnRequest, path: boolean[], at: number): [TxnResponse, number] {
+function runOps(
+  view: WriteView | ReadView,
+  rt: TxnRequest,
+  path: boolean[],
+  at: number,
+): [TxnResponse, number] {
   const succeeded = path[at]!;
   let next = at + 1;
   const responses: ResponseOp[] = [];
   for (const op of succeeded ? rt.success : rt.failure) {
     if (op.requestRange !== undefined) responses.push({ responseRange: applyRange(view, op.requestRange) });
-    else if (op.requestPut !== undefined) responses.push({ responsePut: applyPut(view as WriteView, op.requestPut) });
+    else if (op.requestPut !== undefined)
+      responses.push({ responsePut: applyPut(view as WriteView, op.requestPut) });
     else if (op.requestDeleteRange !== undefined) {
       responses.push({ responseDeleteRange: applyDeleteRange(view as WriteView, op.requestDeleteRange) });
     } else if (op.requestTxn !== undefined) {

@@ -7,7 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger, utf8, fromUtf8, Err } from '../base/index.js';
 import { MemFileSystem } from '../base/mem-fs.js';
-import { PutRequest, RangeRequest, TxnRequest, DeleteRangeRequest, Compare } from '../generated/etcdserverpb.js';
+import {
+  PutRequest,
+  RangeRequest,
+  TxnRequest,
+  DeleteRangeRequest,
+  Compare,
+} from '../generated/etcdserverpb.js';
 import { EtcdServer } from './etcd-server.js';
 import { openMemberStorage } from './storage.js';
 
@@ -46,14 +52,18 @@ function withDir(fn: (dir: string) => Promise<void>): () => Promise<void> {
   };
 }
 
-const get = (s: EtcdServer, key: string, rev = 0n) => s.range(RangeRequest.create({ key: utf8(key), revision: rev }));
+const get = (s: EtcdServer, key: string, rev = 0n) =>
+  s.range(RangeRequest.create({ key: utf8(key), revision: rev }));
 
 test(
   'puts get one revision each, survive a restart, and keep their history',
   withDir(async (dir) => {
     let s = await startServer(dir);
     const revs = await Promise.all(
-      ['a', 'b', 'a'].map(async (k, i) => (await s.put(PutRequest.create({ key: utf8(k), value: utf8(`v${i}`) }))).header!.revision),
+      ['a', 'b', 'a'].map(
+        async (k, i) =>
+          (await s.put(PutRequest.create({ key: utf8(k), value: utf8(`v${i}`) }))).header!.revision,
+      ),
     );
     assert.deepEqual(revs, [2n, 3n, 4n]);
     await s.stop();
@@ -100,8 +110,12 @@ test(
   'errors carry etcd messages and change nothing',
   withDir(async (dir) => {
     const s = await startServer(dir);
-    await assert.rejects(s.put(PutRequest.create({ key: utf8('k'), ignoreValue: true })), { message: Err.keyNotFound });
-    await assert.rejects(s.put(PutRequest.create({ key: utf8('k'), lease: 5n })), { message: Err.leaseNotFound });
+    await assert.rejects(s.put(PutRequest.create({ key: utf8('k'), ignoreValue: true })), {
+      message: Err.keyNotFound,
+    });
+    await assert.rejects(s.put(PutRequest.create({ key: utf8('k'), lease: 5n })), {
+      message: Err.leaseNotFound,
+    });
     await assert.rejects(get(s, 'k', 99n), { message: Err.futureRev });
     await s.put(PutRequest.create({ key: utf8('k'), value: utf8('v') }));
     await s.put(PutRequest.create({ key: utf8('k'), value: utf8('w') }));
@@ -109,9 +123,12 @@ test(
     await assert.rejects(get(s, 'k', 2n), { message: Err.compacted });
     assert.equal(fromUtf8((await get(s, 'k', 3n)).kvs[0]!.value), 'w');
     await assert.rejects(s.compact({ revision: 3n, physical: false }), { message: Err.compacted });
-    await assert.rejects(s.put(PutRequest.create({ key: utf8('big'), value: new Uint8Array(2 * 1024 * 1024) })), {
-      message: Err.requestTooLarge,
-    });
+    await assert.rejects(
+      s.put(PutRequest.create({ key: utf8('big'), value: new Uint8Array(2 * 1024 * 1024) })),
+      {
+        message: Err.requestTooLarge,
+      },
+    );
     assert.equal(s.revision, 3n);
     await s.stop();
   }),

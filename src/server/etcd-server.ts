@@ -161,7 +161,9 @@ export class EtcdServer {
   }
 
   /** Proposes a request through raft and resolves with its apply result once applied locally. */
-  async propose(body: Omit<InternalRaftRequest, 'header' | 'ID'> | Partial<InternalRaftRequest>): Promise<ApplyResult> {
+  async propose(
+    body: Omit<InternalRaftRequest, 'header' | 'ID'> | Partial<InternalRaftRequest>,
+  ): Promise<ApplyResult> {
     this.checkRunning();
     const id = this.ids.next();
     const req = InternalRaftRequest.create({ ...body, header: { ID: id, username: '', authRevision: 0n } });
@@ -236,7 +238,8 @@ export class EtcdServer {
     }
     const applied = this.applier.appliedIndex;
     assert(applied <= this.raft.commitIndex, 'applied index passed the commit index');
-    while (this.readWaiters.length > 0 && this.readWaiters[0]!.index <= applied) this.readWaiters.shift()!.resolve();
+    while (this.readWaiters.length > 0 && this.readWaiters[0]!.index <= applied)
+      this.readWaiters.shift()!.resolve();
   }
 }
 

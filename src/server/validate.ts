@@ -2,13 +2,21 @@
 // (etcdserver/api/v3rpc/key.go): empty keys, ignore_value/ignore_lease misuse, the txn op limit,
 // empty ops, and puts that collide with other puts or deletes in the same txn branch.
 import { compareBytes, EtcdError, Err } from '../base/index.js';
-import type { DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest } from '../generated/etcdserverpb.js';
+import type {
+  DeleteRangeRequest,
+  PutRequest,
+  RangeRequest,
+  RequestOp,
+  TxnRequest,
+} from '../generated/etcdserverpb.js';
 
 export function checkRangeRequest(r: RangeRequest): void {
   if (r.key.length === 0) throw new EtcdError(Err.emptyKey);
   // etcd 3.4 dies on an unknown sort target and ignores an unknown order; we answer as 3.5 does.
-  if (!Number.isInteger(r.sortOrder) || r.sortOrder < 0 || r.sortOrder > 2) throw new EtcdError(Err.invalidSortOption);
-  if (!Number.isInteger(r.sortTarget) || r.sortTarget < 0 || r.sortTarget > 4) throw new EtcdError(Err.invalidSortOption);
+  if (!Number.isInteger(r.sortOrder) || r.sortOrder < 0 || r.sortOrder > 2)
+    throw new EtcdError(Err.invalidSortOption);
+  if (!Number.isInteger(r.sortTarget) || r.sortTarget < 0 || r.sortTarget > 4)
+    throw new EtcdError(Err.invalidSortOption);
 }
 
 export function checkPutRequest(r: PutRequest): void {
@@ -53,7 +61,9 @@ interface Interval {
 
 function hits(dels: Interval[], k: Uint8Array): boolean {
   return dels.some((d) =>
-    d.end === undefined ? compareBytes(d.key, k) === 0 : compareBytes(d.key, k) <= 0 && compareBytes(k, d.end) < 0,
+    d.end === undefined
+      ? compareBytes(d.key, k) === 0
+      : compareBytes(d.key, k) <= 0 && compareBytes(k, d.end) < 0,
   );
 }
 

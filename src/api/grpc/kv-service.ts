@@ -13,7 +13,12 @@ import type {
   TxnResponse,
 } from '../../generated/etcdserverpb.js';
 import type { EtcdServer } from '../../server/etcd-server.js';
-import { checkDeleteRequest, checkPutRequest, checkRangeRequest, validateTxn } from '../../server/validate.js';
+import {
+  checkDeleteRequest,
+  checkPutRequest,
+  checkRangeRequest,
+  validateTxn,
+} from '../../server/validate.js';
 
 export function kvService(server: EtcdServer) {
   const fill = <T extends { header?: { revision: bigint } }>(resp: T): T => {

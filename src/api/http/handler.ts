@@ -46,7 +46,11 @@ export async function handleHttp(server: EtcdServer, method: string, path: strin
       if (method !== 'GET') return text(405, 'Method Not Allowed\n', { allow: 'GET' });
       return json(200, { etcdserver: ETCD_SERVER_VERSION, etcdcluster: ETCD_CLUSTER_VERSION });
     case '/metrics':
-      return { status: 200, headers: { 'content-type': 'text/plain; version=0.0.4' }, body: renderMetrics(server) };
+      return {
+        status: 200,
+        headers: { 'content-type': 'text/plain; version=0.0.4' },
+        body: renderMetrics(server),
+      };
     default:
       return text(404, '404 page not found\n');
   }

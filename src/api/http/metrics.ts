@@ -7,14 +7,54 @@ function line(name: string, help: string, type: 'gauge' | 'counter', value: bigi
 
 export function renderMetrics(server: EtcdServer): string {
   return [
-    line('etcd_server_has_leader', 'Whether or not a leader exists. 1 is existence, 0 is not.', 'gauge', server.leaderId === 0n ? 0 : 1),
-    line('etcd_server_is_leader', 'Whether or not this member is a leader.', 'gauge', server.leaderId === server.memberId ? 1 : 0),
-    line('etcd_server_proposals_committed_total', 'The total number of consensus proposals committed.', 'gauge', server.commitIndex),
-    line('etcd_server_proposals_applied_total', 'The total number of consensus proposals applied.', 'gauge', server.appliedIndex),
+    line(
+      'etcd_server_has_leader',
+      'Whether or not a leader exists. 1 is existence, 0 is not.',
+      'gauge',
+      server.leaderId === 0n ? 0 : 1,
+    ),
+    line(
+      'etcd_server_is_leader',
+      'Whether or not this member is a leader.',
+      'gauge',
+      server.leaderId === server.memberId ? 1 : 0,
+    ),
+    line(
+      'etcd_server_proposals_committed_total',
+      'The total number of consensus proposals committed.',
+      'gauge',
+      server.commitIndex,
+    ),
+    line(
+      'etcd_server_proposals_applied_total',
+      'The total number of consensus proposals applied.',
+      'gauge',
+      server.appliedIndex,
+    ),
     line('etcd_debugging_mvcc_current_revision', 'The current revision of store.', 'gauge', server.revision),
-    line('etcd_debugging_mvcc_compact_revision', 'The revision of the last compaction in store.', 'gauge', server.compactRevision),
-    line('etcd_mvcc_db_total_size_in_bytes', 'Total size of the underlying database physically allocated in bytes.', 'gauge', server.backendSizeBytes),
-    line('etcd_mvcc_db_total_size_in_use_in_bytes', 'Total size of the underlying database logically in use in bytes.', 'gauge', server.backendSizeInUseBytes),
-    line('process_resident_memory_bytes', 'Resident memory size in bytes.', 'gauge', process.memoryUsage.rss()),
+    line(
+      'etcd_debugging_mvcc_compact_revision',
+      'The revision of the last compaction in store.',
+      'gauge',
+      server.compactRevision,
+    ),
+    line(
+      'etcd_mvcc_db_total_size_in_bytes',
+      'Total size of the underlying database physically allocated in bytes.',
+      'gauge',
+      server.backendSizeBytes,
+    ),
+    line(
+      'etcd_mvcc_db_total_size_in_use_in_bytes',
+      'Total size of the underlying database logically in use in bytes.',
+      'gauge',
+      server.backendSizeInUseBytes,
+    ),
+    line(
+      'process_resident_memory_bytes',
+      'Resident memory size in bytes.',
+      'gauge',
+      process.memoryUsage.rss(),
+    ),
   ].join('');
 }
