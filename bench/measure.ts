@@ -1,8 +1,10 @@
-// How one server is measured: every load gets a fresh server process (new temp data dir, new
-// ports), which is filled with the same puts before the load, so a load's figures do not depend
-// on which loads ran before it, and both servers see exactly the same history. The first fill
-// also gives the "peak RSS after N puts" reading. After each load the store is checked: the key
-// the ranges read holds the value written, and the revision equals 1 + acknowledged puts.
+// How one server is measured: the RSS reading and every load each get a fresh server process
+// (new temp data dir, new ports), so a load's figures do not depend on which loads ran before it
+// and both servers see exactly the same history. (This matters: etcd 3.4 copies its backend read
+// buffer on every read, and that buffer keeps the size of the largest recent write batch, so
+// its range rate after a burst of puts is less than half its rate on a fresh store.) After each
+// load the store is checked: the key the ranges read holds the value written, and the revision
+// equals 1 + the puts acknowledged.
 import { decodeRangeResponse, responseRevision } from './grpc-codec.js';
 import type { LoadGenerator, LoadResult, LoadSpec } from './load-runner.js';
 import type { BenchOptions, LoadId, ServerName } from './options.js';
@@ -113,33 +115,46 @@ class LoadSession {
     return r;
   }
 
-  /** The fill puts; the first server's reading becomes the report's RSS row. */
-  async fill(): Promise<void> {
+  /** `n` puts from 100 clients (bounded by count only); errors become problems of the report. */
+  async fill(n: number, what: string): Promise<LoadResult | null> {
     const o = this.o;
-    if (o.rssPuts === 0) return;
+    if (n === 0) return null;
     const r = await this.run({
       op: 'put',
       serializable: false,
       conns: o.conns,
       clients: o.clients,
-      maxRequests: o.rssPuts,
+      maxRequests: n,
       durationMs: FILL_LIMIT_MS,
     });
+    this.say(`${r.ok} puts ${what} in ${r.elapsedSec.toFixed(1)} s, ${r.errors} errors`);
+    if (r.errors > 0)
+      this.rep.problems.push(`${r.errors} errors in the puts ${what}: ${r.errorSamples[0]?.message}`);
+    return r;
+  }
+
+  /** The RSS row: peak RSS of this (fresh) process after `o.rssPuts` puts, then the store check. */
+  async measureRss(): Promise<void> {
+    const r = await this.fill(this.o.rssPuts, 'before the RSS reading');
+    if (r === null) return;
     const rss = peakRssBytes(this.server.pid);
-    this.say(
-      `${r.ok} fill puts in ${r.elapsedSec.toFixed(1)} s, ${r.errors} errors, peak RSS ${(rss / 2 ** 20).toFixed(1)} MB`,
-    );
-    if (this.rep.rss === null) {
-      this.rep.rss = {
-        puts: r.ok,
-        errors: r.errors,
-        errorSamples: r.errorSamples,
-        fillSec: r.elapsedSec,
-        peakRssBytes: rss,
-      };
-    } else if (r.errors > 0) {
-      this.rep.problems.push(`${r.errors} errors in the fill puts: ${r.errorSamples[0]?.message}`);
-    }
+    this.say(`peak RSS ${(rss / 2 ** 20).toFixed(1)} MB`);
+    this.rep.rss = {
+      puts: r.ok,
+      errors: r.errors,
+      errorSamples: r.errorSamples,
+      elapsedSec: r.elapsedSec,
+      peakRssBytes: rss,
+    };
+    await this.putRangeKey();
+    for (const p of await this.checkState()) this.rep.problems.push(`after the RSS puts: ${p}`);
+  }
+
+  private async putRangeKey(): Promise<void> {
+    const req = preparePut(this.authority, this.o.keySize, this.value);
+    const put0 = await unaryCall(HOST, this.server.port, req, RANGE_KEY);
+    if (put0.status !== 0) throw new Error(`put of the range key failed: ${put0.status} ${put0.message}`);
+    this.ledger.acked++;
   }
 
   async measure(id: LoadId): Promise<LoadReport> {
@@ -237,7 +252,41 @@ export function versionOf(bin: string, run: (bin: string) => string): string {
   }
 }
 
-/** Runs every selected load against `bin`, each on a fresh server process. */
+/**
+ * Starts a fresh server, runs `body` against it, stops it. Returns false (with `rep.failed` set)
+ * when the server would not start or `body` failed.
+ */
+async function withServer(
+  rep: ServerReport,
+  bin: string,
+  o: BenchOptions,
+  purpose: string,
+  say: Progress,
+  body: (s: ServerProcess) => Promise<void>,
+): Promise<boolean> {
+  let server: ServerProcess;
+  try {
+    server = await ServerProcess.start(rep.name, bin, READY_TIMEOUT_MS);
+  } catch (err) {
+    rep.failed = (err as Error).message;
+    say(`failed to start: ${rep.failed}`);
+    return false;
+  }
+  if (rep.command === bin) rep.command = server.commandLine;
+  say(`started pid ${server.pid} on port ${server.port} for ${purpose}`);
+  try {
+    await body(server);
+  } catch (err) {
+    rep.failed = (err as Error).message;
+    say(`failed: ${rep.failed}`);
+  } finally {
+    await server.stop(10_000, o.keepData);
+    if (o.keepData) say(`data and log kept in ${server.tmpDir}`);
+  }
+  return rep.failed === undefined;
+}
+
+/** The RSS reading and every selected load against `bin`, each on a fresh server process. */
 export async function benchServer(
   name: ServerName,
   bin: string,
@@ -248,29 +297,17 @@ export async function benchServer(
 ): Promise<ServerReport> {
   const rep: ServerReport = { name, command: bin, version, loads: [], rss: null, problems: [] };
   const say: Progress = (m) => progress(`[${name}] ${m}`);
+  if (o.rssPuts > 0) {
+    const ok = await withServer(rep, bin, o, 'the RSS reading', say, (server) =>
+      new LoadSession(server, rep, o, gen, say).measureRss(),
+    );
+    if (!ok) return rep;
+  }
   for (const id of o.loads) {
-    let server: ServerProcess;
-    try {
-      server = await ServerProcess.start(name, bin, READY_TIMEOUT_MS);
-    } catch (err) {
-      rep.failed = (err as Error).message;
-      say(`failed to start: ${rep.failed}`);
-      return rep;
-    }
-    if (rep.loads.length === 0) rep.command = server.commandLine;
-    say(`started pid ${server.pid} on port ${server.port} for ${loadShape(id, o).title}`);
-    try {
-      const session = new LoadSession(server, rep, o, gen, say);
-      await session.fill();
-      rep.loads.push(await session.measure(id));
-    } catch (err) {
-      rep.failed = (err as Error).message;
-      say(`failed: ${rep.failed}`);
-    } finally {
-      await server.stop(10_000, o.keepData);
-      if (o.keepData) say(`data and log kept in ${server.tmpDir}`);
-    }
-    if (rep.failed !== undefined) break;
+    const ok = await withServer(rep, bin, o, loadShape(id, o).title, say, async (server) => {
+      rep.loads.push(await new LoadSession(server, rep, o, gen, say).measure(id));
+    });
+    if (!ok) break;
   }
   return rep;
 }

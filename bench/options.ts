@@ -12,6 +12,7 @@ export interface BenchOptions {
   maxRequests: number;
   warmupRequests: number;
   rssPuts: number;
+  fill: number;
   waitQuietSec: number;
   clients: number;
   conns: number;
@@ -34,7 +35,9 @@ export const USAGE = `usage: npm run bench -- [flags]   (or: node dist/bench/run
   --duration SEC        time limit of each load (default 10)
   --requests N          request limit of each load, whichever comes first (default 300000)
   --warmup N            untimed requests before each load, same shape (default 2000)
-  --rss-puts N          puts before peak RSS is read (default 50000)
+  --rss-puts N          peak RSS is read after N puts, in a server process of its own
+                        (default 50000; 0 skips it)
+  --fill N              puts into each load's fresh server before the load (default 0)
   --wait-quiet SEC      before each load, wait up to SEC for other processes to use less than
                         a quarter of a core (default 30; 0 with --quick)
   --loads LIST          comma-separated subset of ${LOAD_IDS.join(',')}
@@ -57,6 +60,7 @@ export function defaultOptions(repoRoot: string): BenchOptions {
     maxRequests: 300_000,
     warmupRequests: 2000,
     rssPuts: 50_000,
+    fill: 0,
     waitQuietSec: 30,
     clients: 100,
     conns: 10,
@@ -143,6 +147,9 @@ function applyFlag(o: BenchOptions, name: string, value: () => string): void {
       return;
     case 'rss-puts':
       o.rssPuts = intFlag(name, value(), 0, 1e8);
+      return;
+    case 'fill':
+      o.fill = intFlag(name, value(), 0, 1e8);
       return;
     case 'wait-quiet':
       o.waitQuietSec = intFlag(name, value(), 0, 3600);

@@ -32,7 +32,7 @@ function server(name: 'etcd' | 'ketch', rps: number, rss: number, other = 0): Se
       load('put-1', 'put, 1 client', rps, other),
       load('range-l', 'range linearizable, 100 clients / 10 conns', rps * 4),
     ],
-    rss: { puts: 50_000, errors: 0, errorSamples: [], fillSec: 3, peakRssBytes: rss },
+    rss: { puts: 50_000, errors: 0, errorSamples: [], elapsedSec: 3, peakRssBytes: rss },
     problems: [],
   };
 }
@@ -48,6 +48,7 @@ function report(servers: ServerReport[]): BenchReport {
       maxRequests: 300_000,
       warmupRequests: 2000,
       rssPuts: 50_000,
+      fill: 0,
       clients: 100,
       conns: 10,
       workers: 2,

@@ -1,6 +1,6 @@
 // The benchmark's results as data (BenchReport, also the --json output) and as Markdown tables
 // that can be pasted into the README: throughput and latency per load for each server with the
-// ketch/etcd ratio, peak RSS after the fill puts, and CPU time of server, load generator and
+// ketch/etcd ratio, peak RSS after N puts, and CPU time of server, load generator and
 // everything else on the machine during each load.
 import type { LatencySummary } from './stats.js';
 import type { ErrorSample } from './load-protocol.js';
@@ -31,7 +31,7 @@ export interface RssReport {
   puts: number;
   errors: number;
   errorSamples: ErrorSample[];
-  fillSec: number;
+  elapsedSec: number;
   peakRssBytes: number;
 }
 
@@ -42,7 +42,7 @@ export interface ServerReport {
   /** Why the server could not be started or measured to the end (absent when it was). */
   failed?: string;
   loads: LoadReport[];
-  /** Peak RSS after the fill puts of the first server process. */
+  /** Peak RSS (VmHWM) of a fresh server process after `puts` puts. */
   rss: RssReport | null;
   /** Problems found by the checks after the loads (wrong value read back, revision mismatch...). */
   problems: string[];
@@ -58,6 +58,7 @@ export interface BenchReport {
     maxRequests: number;
     warmupRequests: number;
     rssPuts: number;
+    fill: number;
     clients: number;
     conns: number;
     workers: number;
@@ -110,8 +111,8 @@ function headerLines(r: BenchReport): string[] {
   for (const srv of r.servers) lines.push(`- ${srv.name} (${srv.version}): \`${srv.command}\``);
   lines.push(
     `- machine: ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.os}, Node ${r.machine.node}`,
-    `- servers run one at a time, a fresh process (new data dir and ports) for each load, filled with ` +
-      `${int(s.rssPuts)} puts (${s.clients} clients over ${s.conns} conns) before the load`,
+    `- servers run one at a time, a fresh process (new data dir and ports) for each load` +
+      (s.fill > 0 ? `, filled with ${int(s.fill)} puts before the load` : ' and for the RSS reading'),
     `- each load: ≤ ${s.durationSec} s or ≤ ${int(s.maxRequests)} requests after ${int(s.warmupRequests)} untimed ones; ` +
       `${s.keySize}-byte keys, ${s.valueSize}-byte values; ${s.client === 'raw' ? 'raw HTTP/2' : 'node:http2'} ` +
       `gRPC client on ${s.workers} worker threads`,
@@ -204,7 +205,10 @@ function problemLines(r: BenchReport): string[] {
     if (s.failed !== undefined) out.push(`**${s.name} failed**: ${s.failed}`, '');
     for (const p of s.problems) out.push(`**${s.name} problem**: ${p}`);
     const samples = [
-      ...(s.rss?.errorSamples.map((e) => ({ where: 'fill puts', e })) ?? []),
+      ...(s.rss?.errorSamples.map((e) => ({
+        where: `the ${int(r.settings.rssPuts)} puts before the RSS reading`,
+        e,
+      })) ?? []),
       ...s.loads.flatMap((l) => l.errorSamples.map((e) => ({ where: l.title, e }))),
     ];
     for (const { where, e } of samples) {

@@ -49,6 +49,7 @@ function newReport(o: BenchOptions, argv: string[]): BenchReport {
       maxRequests: o.maxRequests,
       warmupRequests: o.warmupRequests,
       rssPuts: o.rssPuts,
+      fill: o.fill,
       clients: o.clients,
       conns: o.conns,
       workers: o.workers,
