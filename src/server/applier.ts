@@ -2,7 +2,7 @@
 // transaction that also records the applied (consistent) index, so a crash leaves either the whole
 // batch applied with its index or none of it, and restart replays exactly what is missing.
 // Apply is a pure function of (state, entry): no clock, no randomness, no await.
-import { assert, AssertionError, EtcdError, type Logger } from '../base/index.js';
+import { assert, AssertionError, EtcdError, Err, type Logger } from '../base/index.js';
 import type { Backend, WriteTx } from '../backend/index.js';
 import type {
   AlarmResponse,
@@ -17,6 +17,7 @@ import { AlarmStore } from './alarms.js';
 import { applyDeleteRange, applyPut, applyTxn, checkPutLease } from './apply-kv.js';
 import type { LeaseLookup, ReadView } from './kv-view.js';
 import { MvccAdapter } from './mvcc-adapter.js';
+import { costTxn } from './quota.js';
 
 export interface ApplyResult {
   put?: PutResponse;
@@ -104,6 +105,10 @@ export class Applier {
 
   private applyOne(tx: WriteTx, req: InternalRaftRequest): ApplyResult {
     try {
+      // While NOSPACE is raised every member refuses writes that would grow the store.
+      if (this.noSpace && (req.put !== undefined || (req.txn !== undefined && costTxn(req.txn) > 0))) {
+        return { err: new EtcdError(Err.noSpace) };
+      }
       if (req.put !== undefined) {
         checkPutLease(req.put, noLeases);
         return this.kv.inWrite(tx, (w) => ({ put: applyPut(w, req.put!) }));

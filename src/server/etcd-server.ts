@@ -23,6 +23,8 @@ import { applyRange, isTxnReadonly, isTxnSerializable } from './apply-kv.js';
 import { Applier, type ApplyResult } from './applier.js';
 import { IdGenerator } from './ids.js';
 import { MAX_PENDING_PROPOSALS } from './limits.js';
+import { effectiveQuotaBytes } from './quota.js';
+import { AlarmRequest_AlarmAction, AlarmType } from '../generated/etcdserverpb.js';
 import type { MemberStorage } from './storage.js';
 
 export interface ServerOptions {
@@ -115,8 +117,27 @@ export class EtcdServer {
     return this.storage.backend.sizeInUseBytes();
   }
 
+  /** etcd 3.4's HashKV: a CRC-32C over the kept history up to `revision` (0 = current). */
+  hashKV(revision: bigint): { hash: number; compactRev: bigint; currentRev: bigint } {
+    return this.applier.kv.hash(revision);
+  }
+
   header(revision: bigint): ResponseHeader {
     return { clusterId: this.clusterId, memberId: this.memberId, revision, raftTerm: this.raft.currentTerm };
+  }
+
+  /**
+   * Refuses a write of `costBytes` that would take the backend past its quota, raising the NOSPACE
+   * alarm through raft first, as etcd's quota alarmer does.
+   */
+  async checkQuota(costBytes: number): Promise<void> {
+    if (costBytes === 0) return;
+    const quota = effectiveQuotaBytes(this.opts.quotaBackendBytes);
+    if (this.storage.backend.sizeInUseBytes() + costBytes < quota) return;
+    await this.propose({
+      alarm: { action: AlarmRequest_AlarmAction.ACTIVATE, memberID: this.memberId, alarm: AlarmType.NOSPACE },
+    });
+    throw new EtcdError(Err.noSpace);
   }
 
   /** Resolves once this member has applied everything committed when it was called (ReadIndex). */

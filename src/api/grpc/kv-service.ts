@@ -13,6 +13,7 @@ import type {
   TxnResponse,
 } from '../../generated/etcdserverpb.js';
 import type { EtcdServer } from '../../server/etcd-server.js';
+import { costPut, costTxn } from '../../server/quota.js';
 import {
   checkDeleteRequest,
   checkPutRequest,
@@ -32,6 +33,7 @@ export function kvService(server: EtcdServer) {
     },
     async Put(r: PutRequest): Promise<PutResponse> {
       checkPutRequest(r);
+      await server.checkQuota(costPut(r));
       return fill(await server.put(r));
     },
     async DeleteRange(r: DeleteRangeRequest): Promise<DeleteRangeResponse> {
@@ -40,6 +42,7 @@ export function kvService(server: EtcdServer) {
     },
     async Txn(r: TxnRequest): Promise<TxnResponse> {
       validateTxn(r, server.opts.maxTxnOps);
+      await server.checkQuota(costTxn(r));
       return fill(await server.txn(r));
     },
     async Compact(r: CompactionRequest): Promise<CompactionResponse> {

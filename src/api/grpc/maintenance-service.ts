@@ -1,6 +1,8 @@
 // The Maintenance and Cluster services as far as a single member serves them: Status, Alarm,
 // MemberList. Methods left out here answer UNIMPLEMENTED through the binder.
 import type {
+  HashKVRequest,
+  HashKVResponse,
   AlarmRequest,
   AlarmResponse,
   MemberListRequest,
@@ -29,6 +31,11 @@ export function maintenanceService(server: EtcdServer) {
         dbSizeInUse: BigInt(server.backendSizeInUseBytes),
         isLearner: false,
       };
+    },
+    async HashKV(r: HashKVRequest): Promise<HashKVResponse> {
+      await server.linearizableReadNotify();
+      const h = server.hashKV(r.revision);
+      return { header: server.header(h.currentRev), hash: h.hash, compactRevision: h.compactRev };
     },
     async Alarm(r: AlarmRequest): Promise<AlarmResponse> {
       if (r.action === AlarmRequest_AlarmAction.GET) {
