@@ -63,6 +63,7 @@ async function run(config: ServerConfig, warnings: string[], notices: string[]):
       maxRequestBytes: config.maxRequestBytes,
       maxTxnOps: config.maxTxnOps > 0 ? config.maxTxnOps : DEFAULT_MAX_TXN_OPS,
       quotaBackendBytes: config.quotaBackendBytes,
+      snapshotCount: config.snapshotCount,
       nowMs: Date.now(),
     },
     storage,

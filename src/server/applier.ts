@@ -51,6 +51,7 @@ export class Applier {
   readonly kv: MvccAdapter;
   readonly alarms: AlarmStore;
   private applied: bigint;
+  private appliedTermValue: bigint;
   private readonly jobs = new Set<Promise<void>>();
 
   constructor(
@@ -60,6 +61,7 @@ export class Applier {
   ) {
     const be = storage.backend;
     this.applied = be.read((tx) => readU64(tx.get('meta', META_CONSISTENT_INDEX)));
+    this.appliedTermValue = be.read((tx) => readU64(tx.get('meta', META_TERM)));
     this.alarms = be.read((tx) => new AlarmStore(tx));
     this.kv = MvccAdapter.open(be, logger, (p) => this.track(p));
     logger.info('opened backend', {
@@ -70,6 +72,11 @@ export class Applier {
 
   get appliedIndex(): bigint {
     return this.applied;
+  }
+
+  /** The term of the entry at appliedIndex. */
+  get appliedTerm(): bigint {
+    return this.appliedTermValue;
   }
 
   readView(): ReadView {
@@ -100,6 +107,7 @@ export class Applier {
       tx.put('meta', META_TERM, u64(last.term));
     });
     this.applied = last.index;
+    this.appliedTermValue = last.term;
     return results;
   }
 

@@ -34,6 +34,7 @@ async function startServer(dir: string): Promise<EtcdServer> {
       maxRequestBytes: 1.5 * 1024 * 1024,
       maxTxnOps: 128,
       quotaBackendBytes: 0,
+      snapshotCount: 10,
       nowMs: 1,
     },
     storage,
@@ -130,6 +131,24 @@ test(
       },
     );
     assert.equal(s.revision, 3n);
+    await s.stop();
+  }),
+);
+
+test(
+  'snapshots every snapshot-count entries, and a restart reads the WAL from the newest snapshot',
+  withDir(async (dir) => {
+    let s = await startServer(dir);
+    for (let i = 0; i < 45; i++)
+      await s.put(PutRequest.create({ key: utf8(`k${i % 5}`), value: utf8(`v${i}`) }));
+    await s.stop();
+    const fs = walFs.get(dir)!;
+    const snaps = (await fs.readdir(`${dir}/member/snap`)).filter((n) => n.endsWith('.snap'));
+    assert.ok(snaps.length >= 1, `snapshot files: ${snaps.join(' ')}`);
+    s = await startServer(dir);
+    assert.equal(s.revision, 46n);
+    for (let k = 0; k < 5; k++) assert.equal(fromUtf8((await get(s, `k${k}`)).kvs[0]!.value), `v${40 + k}`);
+    assert.equal(fromUtf8((await get(s, 'k0', 2n)).kvs[0]!.value), 'v0');
     await s.stop();
   }),
 );

@@ -36,8 +36,15 @@ export interface ServerOptions {
   maxRequestBytes: number;
   maxTxnOps: number;
   quotaBackendBytes: number;
+  /** Applied entries between snapshots; each snapshot lets the WAL drop the segments before it. */
+  snapshotCount: number;
   nowMs: number;
 }
+
+/** Entries kept in the WAL behind a snapshot, for followers that lag a little (etcd keeps 5000). */
+const SNAPSHOT_CATCH_UP_ENTRIES = 5000n;
+/** Snapshot files kept (etcd's --max-snapshots default). */
+const MAX_SNAPSHOT_FILES = 5;
 
 interface Waiter {
   resolve(r: ApplyResult): void;
@@ -53,6 +60,8 @@ export class EtcdServer {
   private readonly waiters = new Map<bigint, Waiter>();
   private readonly readWaiters: { index: bigint; resolve(): void }[] = [];
   private loopRunning = false;
+  private snapshotIndex: bigint;
+  private snapshotting: Promise<void> | undefined;
   private stopped = false;
   private fatal: unknown = undefined;
 
@@ -65,6 +74,11 @@ export class EtcdServer {
     this.clusterId = opts.clusterId;
     this.applier = new Applier(storage, opts, logger);
     const boot = storage.boot;
+    this.snapshotIndex = boot.snapshotIndex;
+    assert(
+      this.applier.appliedIndex >= boot.snapshotIndex,
+      `backend applied index ${this.applier.appliedIndex} is behind the snapshot at ${boot.snapshotIndex}`,
+    );
     const unapplied = boot.entries.filter((e) => e.index > this.applier.appliedIndex);
     const last = boot.entries[boot.entries.length - 1];
     this.raft = new SingleVoterRaft({
@@ -204,6 +218,7 @@ export class EtcdServer {
     if (this.stopped) return;
     this.stopped = true;
     while (this.loopRunning) await new Promise((r) => setTimeout(r, 1));
+    await this.snapshotting;
     for (const w of this.waiters.values()) w.reject(new EtcdError(Err.stopped));
     this.waiters.clear();
     await this.applier.stop();
@@ -224,15 +239,23 @@ export class EtcdServer {
       },
       (err: unknown) => {
         this.loopRunning = false;
-        this.fatal = err;
-        this.logger.error('raft loop failed; stopping', { error: String(err) });
-        // A failed write or apply leaves us unsure what is on disk: the only safe move is to die
-        // and let restart-time recovery (WAL replay) decide.
-        process.nextTick(() => {
-          throw err;
-        });
+        this.die('raft loop', err);
       },
     );
+  }
+
+  /**
+   * A failed disk write or apply leaves us unsure what is on disk: the only safe move is to stop
+   * serving and crash, and let restart-time recovery (WAL replay) decide.
+   */
+  private die(what: string, err: unknown): void {
+    this.fatal = err;
+    this.logger.error(`${what} failed; stopping`, {
+      error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+    });
+    process.nextTick(() => {
+      throw err;
+    });
   }
 
   /**
@@ -261,6 +284,39 @@ export class EtcdServer {
     assert(applied <= this.raft.commitIndex, 'applied index passed the commit index');
     while (this.readWaiters.length > 0 && this.readWaiters[0]!.index <= applied)
       this.readWaiters.shift()!.resolve();
+    if (applied - this.snapshotIndex >= BigInt(this.opts.snapshotCount) && this.snapshotting === undefined) {
+      this.snapshotting = this.snapshot().then(
+        () => {
+          this.snapshotting = undefined;
+        },
+        (err: unknown) => this.die('snapshot', err),
+      );
+    }
+  }
+
+  /**
+   * Takes a snapshot at the applied index: the backend is made durable first (it is the state the
+   * snapshot stands for), then the snapshot file and the WAL's marker are written, and only then
+   * are WAL segments released. A crash between any two steps leaves a state restart can use.
+   */
+  private async snapshot(): Promise<void> {
+    const index = this.applier.appliedIndex;
+    const term = this.applier.appliedTerm;
+    await this.storage.backend.sync();
+    await this.storage.snapshotter.save({
+      metadata: { index, term, voters: [this.memberId], learners: [] },
+      data: new Uint8Array(0),
+    });
+    await this.storage.wal.saveSnapshot({ index, term });
+    this.snapshotIndex = index;
+    const releaseTo = index - SNAPSHOT_CATCH_UP_ENTRIES;
+    const released = releaseTo > 0n ? await this.storage.wal.releaseTo(releaseTo) : [];
+    const purged = await this.storage.snapshotter.purge(MAX_SNAPSHOT_FILES);
+    this.logger.info('saved snapshot', {
+      'snapshot-index': index,
+      'released-wal-segments': released.length,
+      'purged-snapshots': purged.length,
+    });
   }
 }
 

@@ -7,7 +7,7 @@ import type { FileSystem } from '../base/fs.js';
 import { LmdbBackend, type Backend } from '../backend/index.js';
 import type { Entry, HardState } from '../raft/types.js';
 import { emptyHardState } from '../raft/types.js';
-import { Wal } from '../wal/index.js';
+import { Snapshotter, Wal } from '../wal/index.js';
 
 export interface BootState {
   hardState: HardState;
@@ -22,7 +22,8 @@ export interface BootState {
 
 export interface MemberStorage {
   readonly boot: BootState;
-  readonly wal: { save(hs: HardState | undefined, entries: Entry[]): Promise<void> };
+  readonly wal: Wal;
+  readonly snapshotter: Snapshotter;
   readonly backend: Backend;
   close(): Promise<void>;
 }
@@ -51,20 +52,28 @@ export async function openMemberStorage(
   const snapDir = `${dataDir}/member/snap`;
   await fs.mkdirp(snapDir);
   const fresh = !(await Wal.exists(fs, walDir));
+  const snapshotter = await Snapshotter.open(fs, snapDir, logger);
   let boot: BootState;
   let wal: Wal;
   if (fresh) {
     wal = await Wal.create(fs, walDir, encodeMetadata(ids.memberId, ids.clusterId));
     boot = { hardState: emptyHardState, entries: [], snapshotIndex: 0n, snapshotTerm: 0n, fresh, ...ids };
   } else {
-    const opened = await Wal.open(fs, walDir, { logger });
+    // Read the WAL from the newest snapshot on: everything before it is in the backend already.
+    const { snapshot, skipped } = await snapshotter.loadNewest();
+    for (const k of skipped)
+      logger.warn('skipped a damaged snapshot file', { file: k.name, reason: k.reason });
+    const from =
+      snapshot === undefined ? undefined : { index: snapshot.metadata.index, term: snapshot.metadata.term };
+    const opened = await Wal.open(fs, walDir, from === undefined ? { logger } : { logger, snapshot: from });
+    if (opened.repaired !== undefined) logger.warn('repaired a torn WAL tail', { ...opened.repaired });
     wal = opened.wal;
     const meta = decodeMetadata(opened.metadata);
     boot = {
       hardState: opened.hardState,
       entries: opened.entries,
-      snapshotIndex: opened.snapshot?.index ?? 0n,
-      snapshotTerm: opened.snapshot?.term ?? 0n,
+      snapshotIndex: from?.index ?? 0n,
+      snapshotTerm: from?.term ?? 0n,
       fresh,
       ...meta,
     };
@@ -79,6 +88,7 @@ export async function openMemberStorage(
   return {
     boot,
     wal,
+    snapshotter,
     backend,
     async close() {
       await backend.sync();
