@@ -2,7 +2,7 @@
 // checks what a correct reply must have: HTTP :status 200, exactly one uncompressed message whose
 // length prefix matches the body, and a grpc-status trailer. Anything else is an error with a
 // reason, so the benchmark can report it rather than count a broken reply as a success.
-import type { HeaderList } from './hpack.js';
+import type { HeaderList } from '../src/platform/hpack.js';
 
 /** Status given to calls that failed below gRPC (connection loss, RST_STREAM, bad framing). */
 export const TRANSPORT_ERROR = -1;

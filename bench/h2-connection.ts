@@ -6,7 +6,7 @@
 // PING, keeps the HPACK decoder in step, and reports every failure (RST_STREAM, GOAWAY, a missing
 // or non-zero grpc-status, a malformed reply) to the call instead of dropping it.
 import net from 'node:net';
-import { HpackDecoder, type HeaderList } from './hpack.js';
+import { HpackDecoder, type HeaderList } from '../src/platform/hpack.js';
 import {
   DEFAULT_WINDOW,
   encodeSettings,

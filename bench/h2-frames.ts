@@ -2,7 +2,7 @@
 // unary request is a HEADERS frame (END_HEADERS) followed by one DATA frame (END_STREAM); both are
 // encoded once per load into a RequestTemplate, and each request copies the template and writes
 // its stream identifier (and, for puts, its key) into the copy.
-import { encodeLiteralHeaders } from './hpack.js';
+import { encodeLiteralHeaders } from '../src/platform/hpack.js';
 
 export const FRAME_HEADER_BYTES = 9;
 export const PREFACE = new TextEncoder().encode('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');

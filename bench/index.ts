@@ -2,7 +2,7 @@
 // etcd flags on loopback, the same loads against each, a Markdown/JSON table with the ratio.
 //
 // What it owns: the load generator (a raw HTTP/2 gRPC client on node:net, h2-connection.ts, with
-// HPACK in hpack.ts/huffman.ts and hand-encoded requests in grpc-codec.ts/request.ts, spread over
+// HPACK from src/platform/hpack.ts and hand-encoded requests in grpc-codec.ts/request.ts, spread over
 // worker threads by load-runner.ts/load-worker.ts), server start/stop (servers.ts), /proc readers
 // (proc-stats.ts), statistics (stats.ts), flags (options.ts) and the report (report.ts).
 //

@@ -4,7 +4,7 @@
 // raw client's results against, and to show how much the client costs.
 import http2 from 'node:http2';
 import { GrpcCall, TRANSPORT_ERROR } from './grpc-call.js';
-import type { HeaderList } from './hpack.js';
+import type { HeaderList } from '../src/platform/hpack.js';
 import { writeDecimal, type PreparedRequest } from './request.js';
 import type { GrpcConnection } from './h2-connection.js';
 

@@ -1,6 +1,6 @@
-// HPACK's static Huffman code (RFC 7541 Appendix B), used by bench/hpack.ts to read the header
-// strings that servers send Huffman-encoded (Go's HPACK encoder and nghttp2 both do when it is
-// shorter). The code is canonical: codes are assigned in order of (length, symbol), so the 257
+// HPACK's static Huffman code (RFC 7541 Appendix B), used by hpack.ts to read the header strings
+// that peers send Huffman-encoded (Go's HPACK encoder and nghttp2 both do when it is shorter): the
+// benchmark client reads servers' responses with it, and the :authority shim reads clients' requests. The code is canonical: codes are assigned in order of (length, symbol), so the 257
 // code lengths below determine every code; we build the codes from them at load time.
 
 /** Code length in bits of each symbol 0..255; symbol 256 (EOS) is 30 bits long. */
@@ -17,6 +17,11 @@ const CODE_LENGTHS: readonly number[] = [
 ];
 
 const EOS = 256;
+
+/** Malformed HPACK input (RFC 7541): a COMPRESSION_ERROR in HTTP/2 terms. */
+export class HpackError extends Error {
+  override name = 'HpackError';
+}
 
 /** codes[s] is symbol s's code, right-aligned in a number of CODE_LENGTHS[s] bits. */
 const codes: number[] = buildCanonicalCodes();
@@ -84,7 +89,7 @@ export function huffmanDecode(src: Uint8Array, start: number, end: number): stri
       if (bit === 0) allOnes = false;
       if (next < 0) {
         const sym = -next - 1;
-        if (sym === EOS) throw new Error('hpack: EOS symbol inside a Huffman string');
+        if (sym === EOS) throw new HpackError('hpack: EOS symbol inside a Huffman string');
         out += String.fromCharCode(sym);
         node = 0;
         depth = 0;
@@ -94,8 +99,8 @@ export function huffmanDecode(src: Uint8Array, start: number, end: number): stri
       }
     }
   }
-  if (depth > 7) throw new Error('hpack: Huffman padding longer than 7 bits');
-  if (!allOnes) throw new Error('hpack: Huffman padding is not the EOS prefix');
+  if (depth > 7) throw new HpackError('hpack: Huffman padding longer than 7 bits');
+  if (!allOnes) throw new HpackError('hpack: Huffman padding is not the EOS prefix');
   return out;
 }
 
@@ -106,7 +111,7 @@ export function huffmanEncode(s: string): Uint8Array {
   let bits = 0;
   for (let i = 0; i < s.length; i++) {
     const sym = s.charCodeAt(i);
-    if (sym > 255) throw new Error('hpack: Huffman encoding takes latin1 strings only');
+    if (sym > 255) throw new HpackError('hpack: Huffman encoding takes latin1 strings only');
     const len = CODE_LENGTHS[sym] ?? 0;
     const code = codes[sym] ?? 0;
     for (let b = len - 1; b >= 0; b--) {

@@ -1,7 +1,17 @@
+// HPACK: RFC 7541 Appendix C examples for integers, Huffman and the decoder's dynamic table, and the
+// literal-only encoder's round trip (what the :authority shim relies on).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeLiteralHeaders, HpackDecoder, readInteger, writeInteger, type HeaderList } from './hpack.js';
-import { huffmanDecode, huffmanEncode } from './huffman.js';
+import {
+  encodeLiteralHeaderList,
+  encodeLiteralHeaders,
+  HpackDecoder,
+  HpackError,
+  readInteger,
+  writeInteger,
+  type HeaderList,
+} from './hpack.js';
+import { huffmanDecode, huffmanEncode } from './hpack-huffman.js';
 
 const bytes = (hex: string): Uint8Array => Uint8Array.from(Buffer.from(hex.replace(/\s/g, ''), 'hex'));
 const pairs = (l: HeaderList): [string, string][] => {
@@ -153,4 +163,75 @@ test('encoder: gRPC request headers as literals without indexing decode to the s
   d.decode(block, 0, block.length, out);
   assert.deepEqual(pairs(out), headers);
   assert.equal(d.dynamicTableLength, 0);
+});
+
+test('round trip: blocks that index into the dynamic table re-encode as literals to the same lists', () => {
+  // RFC 7541 C.4 (Huffman, indexing) decoded by one decoder, re-encoded, decoded by a fresh decoder
+  // per block: the literal encoding carries no reference to any table.
+  const d = new HpackDecoder();
+  for (const hex of [
+    '828684418cf1e3c2e5f23a6ba0ab90f4ff',
+    '828684be5886a8eb10649cbf',
+    '828785bf408825a849e95ba97d7f8925a849e95bb8e8b4bf',
+  ]) {
+    const b = bytes(hex);
+    const list: HeaderList = [];
+    d.decode(b, 0, b.length, list);
+    const again = encodeLiteralHeaderList(list);
+    const fresh = new HpackDecoder();
+    const out: HeaderList = [];
+    fresh.decode(again, 0, again.length, out);
+    assert.deepEqual(out, list);
+    assert.equal(fresh.dynamicTableLength, 0);
+  }
+  assert.equal(d.dynamicTableLength, 3);
+});
+
+test('round trip: every octet value, long strings (multi-byte lengths) and unknown names survive', () => {
+  let all = '';
+  for (let c = 0; c < 256; c++) all += String.fromCharCode(c);
+  const list: HeaderList = [
+    ':authority',
+    'http://127.0.0.1:2379',
+    'x-bin',
+    all,
+    'x-long',
+    'v'.repeat(70_000),
+    ':status',
+    '200',
+    'content-type',
+    'application/grpc',
+  ];
+  const block = encodeLiteralHeaderList(list);
+  const out: HeaderList = [];
+  new HpackDecoder().decode(block, 0, block.length, out);
+  assert.deepEqual(out, list);
+  // ':status: 200' is static entry 8, fully indexed.
+  assert.ok(block.includes(0x88));
+});
+
+test('encoder: size updates go first, and the decoder reports the ones it read', () => {
+  const block = encodeLiteralHeaderList([':method', 'POST'], [0, 4096]);
+  assert.deepEqual([...block], [0x20, 0x3f, 0xe1, 0x1f, 0x83]);
+  const d = new HpackDecoder();
+  const out: HeaderList = [];
+  const updates: number[] = [];
+  d.decode(block, 0, block.length, out, updates);
+  assert.deepEqual(updates, [0, 4096]);
+  assert.deepEqual(out, [':method', 'POST']);
+  assert.equal(d.dynamicTableLimit, 4096);
+});
+
+test('decoder: malformed blocks throw HpackError, never anything else', () => {
+  const bad = ['ff', '7f', '41', '4105616263', '00ff', '0085f1e3c2', 'fe', '8f0f'];
+  for (const hex of bad) {
+    const b = bytes(hex);
+    assert.throws(() => new HpackDecoder().decode(b, 0, b.length, []), HpackError, hex);
+  }
+  // A Huffman string whose padding is zeros.
+  assert.throws(() => new HpackDecoder().decode(bytes('008100'), 0, 3, []), HpackError);
+});
+
+test('encoder: strings that are not latin1 are refused', () => {
+  assert.throws(() => encodeLiteralHeaders([['x', '\u20ac']]), HpackError);
 });

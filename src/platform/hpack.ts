@@ -1,9 +1,14 @@
-// HPACK (RFC 7541) for the benchmark's raw HTTP/2 client: a full decoder (static table, dynamic
-// table with eviction and size updates, Huffman strings) because servers index and Huffman-encode
-// response headers and trailers, and a tiny encoder that writes request headers as literals
-// without indexing, so a request's header block is the same bytes every time and can be encoded
-// once per load.
-import { huffmanDecode } from './huffman.js';
+// HPACK (RFC 7541), shared by the benchmark's raw HTTP/2 client (bench/) and the :authority shim
+// (h2-authority-shim.ts). The decoder is complete (static table, dynamic table with eviction and
+// size updates, Huffman strings) because peers index and Huffman-encode what they send. The encoder
+// writes only literals without indexing, or fully indexed static entries: its output depends on the
+// header list alone and never on connection state, so it never touches the receiver's dynamic table.
+// That lets the benchmark encode a request's header block once per load, and lets the shim re-encode
+// a client's header blocks for node's nghttp2 without keeping a second table in step.
+import { Buffer } from 'node:buffer';
+import { HpackError, huffmanDecode } from './hpack-huffman.js';
+
+export { HpackError, huffmanDecode, huffmanEncode } from './hpack-huffman.js';
 
 /** RFC 7541 Appendix A, entries 1..61 (index 0 unused). */
 const STATIC_TABLE: readonly (readonly [string, string])[] = [
@@ -72,19 +77,30 @@ const STATIC_TABLE: readonly (readonly [string, string])[] = [
 ];
 const STATIC_COUNT = STATIC_TABLE.length - 1;
 
+/** static name → index of its first entry; static name → value → index of the full entry. */
+const STATIC_NAME = new Map<string, number>();
+const STATIC_FULL = new Map<string, Map<string, number>>();
+for (let i = 1; i <= STATIC_COUNT; i++) {
+  const [name, value] = STATIC_TABLE[i] as readonly [string, string];
+  if (!STATIC_NAME.has(name)) STATIC_NAME.set(name, i);
+  let byValue = STATIC_FULL.get(name);
+  if (byValue === undefined) STATIC_FULL.set(name, (byValue = new Map<string, number>()));
+  if (!byValue.has(value)) byValue.set(value, i);
+}
+
+/** Default SETTINGS_HEADER_TABLE_SIZE (RFC 9113 §6.5.2), what node's nghttp2 announces. */
+export const DEFAULT_HEADER_TABLE_SIZE = 4096;
+
 /** Per-entry overhead counted against the dynamic table size (RFC 7541 §4.1). */
 const ENTRY_OVERHEAD = 32;
-
-export class HpackError extends Error {
-  override name = 'HpackError';
-}
 
 /** A decoded header list, flattened as [name0, value0, name1, value1, ...]. */
 export type HeaderList = string[];
 
 /**
- * One connection's HPACK decoder. `maxTableSize` is the SETTINGS_HEADER_TABLE_SIZE we announced;
- * the peer may lower the table with size updates but never raise it above that.
+ * One connection's HPACK decoder. `maxTableSize` is the SETTINGS_HEADER_TABLE_SIZE the decoding side
+ * announced; the peer may lower the table with size updates but never raise it above that. Strings
+ * are latin1: one char per octet, so any octets round-trip.
  */
 export class HpackDecoder {
   // Newest entry last; absolute index 62 is the newest.
@@ -93,7 +109,7 @@ export class HpackDecoder {
   private size = 0;
   private tableLimit: number;
 
-  constructor(private readonly maxTableSize = 4096) {
+  constructor(private readonly maxTableSize = DEFAULT_HEADER_TABLE_SIZE) {
     this.tableLimit = maxTableSize;
   }
 
@@ -105,12 +121,21 @@ export class HpackDecoder {
     return this.names.length;
   }
 
-  /** Decodes a complete header block, appending name/value pairs to `out`. */
-  decode(block: Uint8Array, start: number, end: number, out: HeaderList): void {
+  /** The table size limit now in force (the last size update, or `maxTableSize`). */
+  get dynamicTableLimit(): number {
+    return this.tableLimit;
+  }
+
+  /**
+   * Decodes a complete header block, appending name/value pairs to `out` and, when `sizeUpdates` is
+   * given, the dynamic table size updates the block opens with. Throws HpackError on bad input;
+   * the table may then be out of step with the encoder's, so the connection must not go on.
+   */
+  decode(block: Uint8Array, start: number, end: number, out: HeaderList, sizeUpdates?: number[]): void {
     let p = start;
     let sawField = false;
     while (p < end) {
-      const b = block[p] ?? 0;
+      const b = block[p] as number;
       if (b & 0x80) {
         const [index, q] = readInteger(block, p, end, 7);
         p = q;
@@ -126,6 +151,7 @@ export class HpackDecoder {
         if (limit > this.maxTableSize) throw new HpackError(`hpack: table size update ${limit} too large`);
         this.tableLimit = limit;
         this.evict(0);
+        sizeUpdates?.push(limit);
       } else {
         p = this.literal(block, p, end, 4, false, out);
         sawField = true;
@@ -210,13 +236,13 @@ export class HpackDecoder {
 export function readInteger(block: Uint8Array, p: number, end: number, prefixBits: number): [number, number] {
   if (p >= end) throw new HpackError('hpack: truncated integer');
   const max = (1 << prefixBits) - 1;
-  let v = (block[p] ?? 0) & max;
+  let v = (block[p] as number) & max;
   p++;
   if (v < max) return [v, p];
   let shift = 0;
   for (;;) {
     if (p >= end) throw new HpackError('hpack: truncated integer');
-    const b = block[p++] ?? 0;
+    const b = block[p++] as number;
     v += (b & 0x7f) * 2 ** shift;
     shift += 7;
     if ((b & 0x80) === 0) break;
@@ -227,7 +253,7 @@ export function readInteger(block: Uint8Array, p: number, end: number, prefixBit
 
 function readString(block: Uint8Array, p: number, end: number): [string, number] {
   if (p >= end) throw new HpackError('hpack: truncated string');
-  const huffman = ((block[p] ?? 0) & 0x80) !== 0;
+  const huffman = ((block[p] as number) & 0x80) !== 0;
   const [len, q] = readInteger(block, p, end, 7);
   if (q + len > end) throw new HpackError('hpack: string runs past the header block');
   const s = huffman ? huffmanDecode(block, q, q + len) : latin1(block, q, q + len);
@@ -235,9 +261,8 @@ function readString(block: Uint8Array, p: number, end: number): [string, number]
 }
 
 function latin1(b: Uint8Array, start: number, end: number): string {
-  let s = '';
-  for (let i = start; i < end; i++) s += String.fromCharCode(b[i] ?? 0);
-  return s;
+  const buf = Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  return buf.toString('latin1', start, end);
 }
 
 /** Appends an HPACK integer with an N-bit prefix; `flags` fills the bits above the prefix. */
@@ -256,35 +281,66 @@ export function writeInteger(out: number[], value: number, prefixBits: number, f
   out.push(value);
 }
 
-function writeRawString(out: number[], s: string): void {
-  writeInteger(out, s.length, 7, 0);
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c > 255) throw new HpackError('hpack: header strings must be latin1');
-    out.push(c);
+/** writeInteger into a buffer at `p`; returns the next offset. */
+function putInteger(out: Buffer, p: number, value: number, prefixBits: number, flags: number): number {
+  const max = (1 << prefixBits) - 1;
+  if (value < max) {
+    out[p] = flags | value;
+    return p + 1;
   }
+  out[p++] = flags | max;
+  value -= max;
+  while (value >= 0x80) {
+    out[p++] = (value % 0x80) | 0x80;
+    value = Math.floor(value / 0x80);
+  }
+  out[p] = value;
+  return p + 1;
+}
+
+function putString(out: Buffer, p: number, s: string): number {
+  p = putInteger(out, p, s.length, 7, 0);
+  return p + out.write(s, p, 'latin1');
 }
 
 /**
- * Encodes headers as literals without indexing (RFC 7541 §6.2.2), naming a static-table entry
- * when one has the same name. The result depends only on the input, never on connection state.
+ * Encodes a flattened header list as literals without indexing (RFC 7541 §6.2.2) naming a static
+ * entry when one has the same name, or as an indexed static entry when one matches name and value;
+ * `sizeUpdates` (dynamic table size updates) go first. Strings must be latin1 (as decoded ones are).
  */
-export function encodeLiteralHeaders(headers: readonly (readonly [string, string])[]): Uint8Array {
-  const out: number[] = [];
-  for (const [name, value] of headers) {
-    const full = STATIC_TABLE.findIndex((e, i) => i > 0 && e[0] === name && e[1] === value);
-    if (full > 0) {
-      writeInteger(out, full, 7, 0x80);
+export function encodeLiteralHeaderList(list: HeaderList, sizeUpdates?: readonly number[]): Buffer {
+  let bound = 0;
+  for (const s of list) bound += s.length + 7;
+  bound += 6 * (sizeUpdates?.length ?? 0);
+  const out = Buffer.allocUnsafe(bound);
+  let p = 0;
+  for (const limit of sizeUpdates ?? []) p = putInteger(out, p, limit, 5, 0x20);
+  for (let i = 0; i + 1 < list.length; i += 2) {
+    const name = list[i] as string;
+    const value = list[i + 1] as string;
+    const full = STATIC_FULL.get(name)?.get(value);
+    if (full !== undefined) {
+      out[p++] = 0x80 | full; // every static index fits in 7 bits
       continue;
     }
-    const named = STATIC_TABLE.findIndex((e, i) => i > 0 && e[0] === name);
-    if (named > 0) {
-      writeInteger(out, named, 4, 0x00);
+    const named = STATIC_NAME.get(name);
+    if (named !== undefined) {
+      p = putInteger(out, p, named, 4, 0x00);
     } else {
-      out.push(0x00);
-      writeRawString(out, name);
+      out[p++] = 0x00;
+      p = putString(out, p, name);
     }
-    writeRawString(out, value);
+    p = putString(out, p, value);
   }
-  return Uint8Array.from(out);
+  return out.subarray(0, p);
+}
+
+/** encodeLiteralHeaderList for [name, value] pairs; throws on a string that is not latin1. */
+export function encodeLiteralHeaders(headers: readonly (readonly [string, string])[]): Uint8Array {
+  const list: HeaderList = [];
+  for (const [name, value] of headers) {
+    if (/[^\x00-\xff]/.test(name + value)) throw new HpackError('hpack: header strings must be latin1');
+    list.push(name, value);
+  }
+  return encodeLiteralHeaderList(list);
 }
