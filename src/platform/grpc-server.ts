@@ -3,7 +3,9 @@
 // and leaves protobuf to the caller (src/api/grpc/bind.ts). One TCP listener serves both HTTP/2
 // (gRPC, plus other HTTP/2 requests) and HTTP/1.1, as etcd's cmux does: the first bytes of each
 // connection decide (the HTTP/2 preface starts with "PRI"); with TLS, ALPN decides (h2 or
-// http/1.1). Non-gRPC requests go to `httpHandler`.
+// http/1.1). Non-gRPC requests go to `httpHandler`. Every HTTP/2 connection starts behind an
+// AuthorityShim (h2-authority-shim.ts), which lets through the `:authority: http://host:port` that
+// Go's clientv3 sends and nghttp2 would reset; it steps aside after the first request otherwise.
 //
 // Hot-path choices: responses are handed in already framed (5 reserved bytes in front, filled here),
 // so a unary reply is one respond + one DATA write + trailers with no copy; a request message that
@@ -16,6 +18,7 @@ import tls from 'node:tls';
 import type { Logger } from '../base/log.js';
 import { silentLogger } from '../base/log.js';
 import { GrpcCallImpl, type CallOwner } from './grpc-call.js';
+import { AuthorityShim } from './h2-authority-shim.js';
 import { Status, trailersOnly, type MethodHandler } from './grpc-protocol.js';
 
 export {
@@ -71,6 +74,7 @@ export class GrpcServer implements CallOwner {
   private readonly tcp: net.Server;
   private readonly sockets = new Set<net.Socket>();
   private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly shims = new Set<AuthorityShim>();
   private readonly calls = new Set<GrpcCallImpl>();
   private closing = false;
 
@@ -133,6 +137,7 @@ export class GrpcServer implements CallOwner {
       ? new Promise<void>((resolve) => this.tcp.close(() => resolve()))
       : Promise.resolve();
     for (const s of this.sessions) s.close();
+    for (const s of this.shims) s.goAway();
     this.h1.closeIdleConnections();
     const deadline = Date.now() + graceMs;
     while (
@@ -186,9 +191,7 @@ export class GrpcServer implements CallOwner {
       socket.off('data', onData);
       socket.setTimeout(0);
       if (isH2) {
-        socket.pause(); // node's HTTP/2 session reads the unshifted bytes on its next tick
-        socket.unshift(head);
-        this.h2.emit('connection', socket);
+        this.startHttp2(socket, head);
       } else {
         socket.unshift(head);
         this.h1.emit('connection', socket);
@@ -207,8 +210,20 @@ export class GrpcServer implements CallOwner {
     socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     socket.setNoDelay(true);
-    if (socket.alpnProtocol === 'h2') this.h2.emit('connection', socket);
+    if (socket.alpnProtocol === 'h2') this.startHttp2(socket, Buffer.alloc(0));
     else this.h1.emit('connection', socket);
+  }
+
+  /** HTTP/2 goes to node's session through the shim, which hands it the socket (or a rewriter). */
+  private startHttp2(socket: net.Socket, head: Buffer): void {
+    const shim = new AuthorityShim(socket, (stream) => {
+      this.shims.delete(shim);
+      this.h2.emit('connection', stream);
+    });
+    this.shims.add(shim);
+    socket.on('close', () => this.shims.delete(shim));
+    shim.start(head);
+    if (this.closing) shim.goAway();
   }
 
   private onSession(session: http2.ServerHttp2Session): void {
