@@ -1,21 +1,18 @@
-// How one server is measured: the RSS reading and every load each get a fresh server process
-// (new temp data dir, new ports), so a load's figures do not depend on which loads ran before it
-// and both servers see exactly the same history. (This matters: etcd 3.4 copies its backend read
-// buffer on every read, and that buffer keeps the size of the largest recent write batch, so
-// its range rate after a burst of puts is less than half its rate on a fresh store.) After each
-// load the store is checked: the key the ranges read holds the value written, and the revision
-// equals 1 + the puts acknowledged.
+// One measurement against one started server process (schedule.ts starts a fresh one for each):
+// the RSS reading (N puts, then VmHWM), or one load (optional fill puts, the range key, untimed
+// warm-up, a wait for a quiet machine, the timed load with CPU samples around it). Afterwards the
+// store is checked: the key the ranges read holds the value written, and the revision equals
+// 1 + the puts acknowledged.
 import { decodeRangeResponse, responseRevision } from './grpc-codec.js';
 import type { LoadGenerator, LoadResult, LoadSpec } from './load-runner.js';
-import type { BenchOptions, LoadId, ServerName } from './options.js';
+import type { BenchOptions, LoadId } from './options.js';
 import { unaryCall } from './probe.js';
 import { CpuSample, peakRssBytes } from './proc-stats.js';
 import { NOISY_OTHER_CPU, type LoadReport, type ServerReport } from './report.js';
 import { benchKey, benchValue, preparePut, prepareRange } from './request.js';
-import { HOST, ServerProcess } from './servers.js';
+import { HOST, type ServerProcess } from './servers.js';
 import { summarize } from './stats.js';
 
-const READY_TIMEOUT_MS = 60_000;
 /** The fill puts are bounded by count; this only stops a server that got stuck. */
 const FILL_LIMIT_MS = 600_000;
 /** Key number of the key the range loads read. */
@@ -81,7 +78,7 @@ async function waitQuiet(serverPid: number, maxSec: number, say: Progress): Prom
   }
 }
 
-class LoadSession {
+export class LoadSession {
   private readonly ledger = new PutLedger();
   private readonly value: Uint8Array;
   private readonly authority: string;
@@ -242,72 +239,4 @@ class LoadSession {
     }
     return problems;
   }
-}
-
-export function versionOf(bin: string, run: (bin: string) => string): string {
-  try {
-    return run(bin).split('\n')[0]?.trim() || 'unknown version';
-  } catch (err) {
-    return `--version failed: ${(err as Error).message.split('\n')[0]}`;
-  }
-}
-
-/**
- * Starts a fresh server, runs `body` against it, stops it. Returns false (with `rep.failed` set)
- * when the server would not start or `body` failed.
- */
-async function withServer(
-  rep: ServerReport,
-  bin: string,
-  o: BenchOptions,
-  purpose: string,
-  say: Progress,
-  body: (s: ServerProcess) => Promise<void>,
-): Promise<boolean> {
-  let server: ServerProcess;
-  try {
-    server = await ServerProcess.start(rep.name, bin, READY_TIMEOUT_MS);
-  } catch (err) {
-    rep.failed = (err as Error).message;
-    say(`failed to start: ${rep.failed}`);
-    return false;
-  }
-  if (rep.command === bin) rep.command = server.commandLine;
-  say(`started pid ${server.pid} on port ${server.port} for ${purpose}`);
-  try {
-    await body(server);
-  } catch (err) {
-    rep.failed = (err as Error).message;
-    say(`failed: ${rep.failed}`);
-  } finally {
-    await server.stop(10_000, o.keepData);
-    if (o.keepData) say(`data and log kept in ${server.tmpDir}`);
-  }
-  return rep.failed === undefined;
-}
-
-/** The RSS reading and every selected load against `bin`, each on a fresh server process. */
-export async function benchServer(
-  name: ServerName,
-  bin: string,
-  version: string,
-  o: BenchOptions,
-  gen: LoadGenerator,
-  progress: Progress,
-): Promise<ServerReport> {
-  const rep: ServerReport = { name, command: bin, version, loads: [], rss: null, problems: [] };
-  const say: Progress = (m) => progress(`[${name}] ${m}`);
-  if (o.rssPuts > 0) {
-    const ok = await withServer(rep, bin, o, 'the RSS reading', say, (server) =>
-      new LoadSession(server, rep, o, gen, say).measureRss(),
-    );
-    if (!ok) return rep;
-  }
-  for (const id of o.loads) {
-    const ok = await withServer(rep, bin, o, loadShape(id, o).title, say, async (server) => {
-      rep.loads.push(await new LoadSession(server, rep, o, gen, say).measure(id));
-    });
-    if (!ok) break;
-  }
-  return rep;
 }

@@ -13,6 +13,7 @@ export interface BenchOptions {
   warmupRequests: number;
   rssPuts: number;
   fill: number;
+  repeat: number;
   waitQuietSec: number;
   clients: number;
   conns: number;
@@ -38,6 +39,8 @@ export const USAGE = `usage: npm run bench -- [flags]   (or: node dist/bench/run
   --rss-puts N          peak RSS is read after N puts, in a server process of its own
                         (default 50000; 0 skips it)
   --fill N              puts into each load's fresh server before the load (default 0)
+  --repeat N            runs of each load per server, each on a fresh server, servers
+                        alternating; the median run is reported (default 3; 1 with --quick)
   --wait-quiet SEC      before each load, wait up to SEC for other processes to use less than
                         a quarter of a core (default 30; 0 with --quick)
   --loads LIST          comma-separated subset of ${LOAD_IDS.join(',')}
@@ -61,6 +64,7 @@ export function defaultOptions(repoRoot: string): BenchOptions {
     warmupRequests: 2000,
     rssPuts: 50_000,
     fill: 0,
+    repeat: 3,
     waitQuietSec: 30,
     clients: 100,
     conns: 10,
@@ -109,6 +113,7 @@ export function parseOptions(argv: readonly string[], repoRoot: string): BenchOp
     if (!explicit.has('warmup')) o.warmupRequests = 500;
     if (!explicit.has('rss-puts')) o.rssPuts = 5000;
     if (!explicit.has('wait-quiet')) o.waitQuietSec = 0;
+    if (!explicit.has('repeat')) o.repeat = 1;
   }
   if (o.clients < o.conns) throw new Error('--clients must be at least --conns');
   return o;
@@ -147,6 +152,9 @@ function applyFlag(o: BenchOptions, name: string, value: () => string): void {
       return;
     case 'rss-puts':
       o.rssPuts = intFlag(name, value(), 0, 1e8);
+      return;
+    case 'repeat':
+      o.repeat = intFlag(name, value(), 1, 100);
       return;
     case 'fill':
       o.fill = intFlag(name, value(), 0, 1e8);

@@ -49,6 +49,7 @@ function report(servers: ServerReport[]): BenchReport {
       warmupRequests: 2000,
       rssPuts: 50_000,
       fill: 0,
+      repeat: 1,
       clients: 100,
       conns: 10,
       workers: 2,
@@ -112,4 +113,14 @@ test('a failed server, errors and problems are listed and counted as failures', 
   assert.ok(md.includes('**etcd errors** in put, 1 client: 3 × grpc-status 14: etcdserver: leader changed'));
   assert.ok(md.includes('**etcd problem**: store revision is 5'));
   assert.equal(countFailures(r), 1 + 1 + 3);
+});
+
+test('repeated runs: the median is shown with the range of all runs', () => {
+  const etcd = server('etcd', 2500, 1);
+  etcd.loads[0]!.runsPerSec = [2400, 2500, 3100.4];
+  const r = report([etcd]);
+  r.settings.repeat = 3;
+  const md = renderMarkdown(r);
+  assert.ok(md.includes('| put, 1 client | 2,500 (2,400–3,100) | 0.50 / 12.3 |\n'));
+  assert.ok(md.includes('run 3 times per server (servers alternating); the median run is shown'));
 });

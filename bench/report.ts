@@ -25,6 +25,8 @@ export interface LoadReport {
   cpu: CpuReport;
   /** The server's peak RSS (VmHWM) at the end of this load. */
   peakRssBytes: number;
+  /** Requests/s of every run of this load (the fields above describe the median run). */
+  runsPerSec?: number[];
 }
 
 export interface RssReport {
@@ -59,6 +61,7 @@ export interface BenchReport {
     warmupRequests: number;
     rssPuts: number;
     fill: number;
+    repeat: number;
     clients: number;
     conns: number;
     workers: number;
@@ -92,6 +95,18 @@ const ms = (n: number): string => (Number.isNaN(n) ? '–' : n < 10 ? n.toFixed(
 const mb = (b: number): string => `${(b / 2 ** 20).toFixed(1)} MB`;
 const cpu = (sec: number, wall: number): string => `${sec.toFixed(1)} s (${Math.round((100 * sec) / wall)}%)`;
 
+/** Median requests/s, the spread of all runs, a noise mark and the error count. */
+function rateCell(l: LoadReport): string {
+  const runs = l.runsPerSec ?? [];
+  const spread = runs.length > 1 ? ` (${int(Math.min(...runs))}–${int(Math.max(...runs))})` : '';
+  return (
+    int(l.requestsPerSec) +
+    spread +
+    (noisy(l) ? ' †' : '') +
+    (l.errors > 0 ? ` (${int(l.errors)} errors)` : '')
+  );
+}
+
 function ratio(a: number | undefined, b: number | undefined): string {
   if (a === undefined || b === undefined || !(b > 0)) return '–';
   return `${(a / b).toFixed(2)}×`;
@@ -113,7 +128,10 @@ function headerLines(r: BenchReport): string[] {
     `- machine: ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.os}, Node ${r.machine.node}`,
     `- servers run one at a time, a fresh process (new data dir and ports) for each load` +
       (s.fill > 0 ? `, filled with ${int(s.fill)} puts before the load` : ' and for the RSS reading'),
-    `- each load: ≤ ${s.durationSec} s or ≤ ${int(s.maxRequests)} requests after ${int(s.warmupRequests)} untimed ones; ` +
+    `- each load: ≤ ${s.durationSec} s or ≤ ${int(s.maxRequests)} requests after ${int(s.warmupRequests)} untimed ones` +
+      (s.repeat > 1
+        ? `, run ${s.repeat} times per server (servers alternating); the median run is shown, with the range of all runs in brackets; `
+        : '; ') +
       `${s.keySize}-byte keys, ${s.valueSize}-byte values; ${s.client === 'raw' ? 'raw HTTP/2' : 'node:http2'} ` +
       `gRPC client on ${s.workers} worker threads`,
     '',
@@ -139,13 +157,7 @@ export function renderMarkdown(r: BenchReport): string {
     for (const s of r.servers) {
       const l = s.loads.find((x) => x.id === id);
       rates.push(l?.requestsPerSec);
-      cells.push(
-        l
-          ? int(l.requestsPerSec) +
-              (noisy(l) ? ' †' : '') +
-              (l.errors > 0 ? ` (${int(l.errors)} errors)` : '')
-          : '–',
-      );
+      cells.push(l ? rateCell(l) : '–');
       cells.push(l ? `${ms(l.latency.p50Ms)} / ${ms(l.latency.p99Ms)}` : '–');
     }
     if (both)

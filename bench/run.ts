@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { LoadGenerator } from './load-runner.js';
-import { benchServer, versionOf } from './measure.js';
+import { runBench, versionOf, type ServerUnderTest } from './schedule.js';
 import { parseOptions, USAGE, type BenchOptions } from './options.js';
 import { countFailures, renderMarkdown, type BenchReport } from './report.js';
 
@@ -50,6 +50,7 @@ function newReport(o: BenchOptions, argv: string[]): BenchReport {
       warmupRequests: o.warmupRequests,
       rssPuts: o.rssPuts,
       fill: o.fill,
+      repeat: o.repeat,
       clients: o.clients,
       conns: o.conns,
       workers: o.workers,
@@ -78,14 +79,15 @@ async function main(): Promise<void> {
   }
   const report = newReport(o, argv);
   progress(`command: ${report.command}`);
+  const servers: ServerUnderTest[] = o.servers.map((name) => {
+    const bin = name === 'etcd' ? o.etcdBin : o.ketchBin;
+    const version = versionOf(bin, runVersion);
+    progress(`[${name}] ${bin}: ${version}`);
+    return { name, bin, version };
+  });
   const gen = new LoadGenerator(o.workers, o.client);
   try {
-    for (const name of o.servers) {
-      const bin = name === 'etcd' ? o.etcdBin : o.ketchBin;
-      const version = versionOf(bin, runVersion);
-      progress(`[${name}] ${bin}: ${version}`);
-      report.servers.push(await benchServer(name, bin, version, o, gen, progress));
-    }
+    report.servers = await runBench(servers, o, gen, progress);
   } finally {
     await gen.close();
   }

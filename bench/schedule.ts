@@ -1,0 +1,131 @@
+// The order of a benchmark run. Every measurement gets a fresh server process (new temp data
+// dir, new ports), so a figure does not depend on which loads ran before it. Each load is run
+// `repeat` times per server, alternating servers (etcd, ketch, etcd, ketch, ...) so that a slow
+// drift of the machine hits both alike, and the run with the median requests/s is reported with
+// the spread of all runs beside it: etcd 3.4's own rate varies by up to 2-3x from one process to
+// the next on this machine (its per-request CPU changes, e.g. with the size of the read buffer it
+// copies on every read), and a single run would hide that.
+import type { LoadGenerator } from './load-runner.js';
+import { LoadSession, loadShape, type Progress } from './measure.js';
+import type { BenchOptions, ServerName } from './options.js';
+import type { ErrorSample } from './load-protocol.js';
+import type { LoadReport, ServerReport } from './report.js';
+import { ServerProcess } from './servers.js';
+
+const READY_TIMEOUT_MS = 60_000;
+
+export interface ServerUnderTest {
+  name: ServerName;
+  bin: string;
+  version: string;
+}
+
+export function versionOf(bin: string, run: (bin: string) => string): string {
+  try {
+    return run(bin).split('\n')[0]?.trim() || 'unknown version';
+  } catch (err) {
+    return `--version failed: ${(err as Error).message.split('\n')[0]}`;
+  }
+}
+
+/**
+ * Starts a fresh server, runs `body` against it, stops it. Returns false (with `rep.failed` set)
+ * when the server would not start or `body` failed.
+ */
+async function withServer(
+  rep: ServerReport,
+  bin: string,
+  o: BenchOptions,
+  purpose: string,
+  say: Progress,
+  body: (s: ServerProcess) => Promise<void>,
+): Promise<boolean> {
+  let server: ServerProcess;
+  try {
+    server = await ServerProcess.start(rep.name, bin, READY_TIMEOUT_MS);
+  } catch (err) {
+    rep.failed = (err as Error).message;
+    say(`failed to start: ${rep.failed}`);
+    return false;
+  }
+  if (rep.command === bin) rep.command = server.commandLine;
+  say(`started pid ${server.pid} on port ${server.port} for ${purpose}`);
+  try {
+    await body(server);
+  } catch (err) {
+    rep.failed = (err as Error).message;
+    say(`failed: ${rep.failed}`);
+  } finally {
+    await server.stop(10_000, o.keepData);
+    if (o.keepData) say(`data and log kept in ${server.tmpDir}`);
+  }
+  return rep.failed === undefined;
+}
+
+/** The run with the median requests/s (the lower middle one for an even count), all errors summed. */
+export function combineRuns(runs: readonly LoadReport[]): LoadReport {
+  if (runs.length === 0) throw new Error('no runs to combine');
+  const sorted = [...runs].sort((a, b) => a.requestsPerSec - b.requestsPerSec);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)] as LoadReport;
+  const samples = new Map<string, ErrorSample>();
+  for (const r of runs) {
+    for (const e of r.errorSamples) {
+      const key = `${e.status} ${e.message}`;
+      const prev = samples.get(key);
+      if (prev !== undefined) prev.count += e.count;
+      else samples.set(key, { ...e });
+    }
+  }
+  return {
+    ...median,
+    errors: runs.reduce((n, r) => n + r.errors, 0),
+    errorSamples: [...samples.values()],
+    runsPerSec: runs.map((r) => r.requestsPerSec),
+  };
+}
+
+/** Runs the RSS reading and every selected load against each server; returns one report each. */
+export async function runBench(
+  servers: readonly ServerUnderTest[],
+  o: BenchOptions,
+  gen: LoadGenerator,
+  progress: Progress,
+): Promise<ServerReport[]> {
+  const reps = servers.map((s): ServerReport => ({
+    name: s.name,
+    command: s.bin,
+    version: s.version,
+    loads: [],
+    rss: null,
+    problems: [],
+  }));
+  const say =
+    (i: number): Progress =>
+    (m) =>
+      progress(`[${reps[i]?.name}] ${m}`);
+  if (o.rssPuts > 0) {
+    for (const [i, s] of servers.entries()) {
+      const rep = reps[i] as ServerReport;
+      await withServer(rep, s.bin, o, 'the RSS reading', say(i), (server) =>
+        new LoadSession(server, rep, o, gen, say(i)).measureRss(),
+      );
+    }
+  }
+  for (const id of o.loads) {
+    const runs: LoadReport[][] = servers.map(() => []);
+    for (let round = 1; round <= o.repeat; round++) {
+      for (const [i, s] of servers.entries()) {
+        const rep = reps[i] as ServerReport;
+        if (rep.failed !== undefined) continue;
+        const purpose = `${loadShape(id, o).title} (run ${round} of ${o.repeat})`;
+        await withServer(rep, s.bin, o, purpose, say(i), async (server) => {
+          runs[i]?.push(await new LoadSession(server, rep, o, gen, say(i)).measure(id));
+        });
+      }
+    }
+    runs.forEach((r, i) => {
+      if (r.length > 0) reps[i]?.loads.push(combineRuns(r));
+    });
+  }
+  return reps;
+}
