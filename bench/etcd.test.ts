@@ -70,19 +70,10 @@ test(
 );
 
 test('run.js --only etcd prints a JSON report with all four loads and exits 0', { skip }, () => {
-  const args = [
-    '--only',
-    'etcd',
-    '--json',
-    '--duration',
-    '1',
-    '--requests',
-    '2000',
-    '--warmup',
-    '100',
-    '--rss-puts',
-    '3000',
-  ];
+  const args =
+    '--only etcd --json --duration 1 --requests 2000 --warmup 100 --rss-puts 3000 --wait-quiet 0 --repeat 1'.split(
+      ' ',
+    );
   const r = spawnSync(process.execPath, [RUN_JS, ...args], { encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr);
   const report = JSON.parse(r.stdout) as BenchReport;
