@@ -18,7 +18,7 @@ import tls from 'node:tls';
 import type { Logger } from '../base/log.js';
 import { silentLogger } from '../base/log.js';
 import { GrpcCallImpl, type CallOwner } from './grpc-call.js';
-import { AuthorityShim } from './h2-authority-shim.js';
+import { AuthorityShim, adoptPeerAddress } from './h2-authority-shim.js';
 import { Status, trailersOnly, type MethodHandler } from './grpc-protocol.js';
 
 export {
@@ -228,6 +228,7 @@ export class GrpcServer implements CallOwner {
 
   private onSession(session: http2.ServerHttp2Session): void {
     this.sessions.add(session);
+    adoptPeerAddress(session);
     session.on('close', () => this.sessions.delete(session));
     session.on('error', (err) => this.logger.debug('http2 session error', { error: String(err) }));
     session.on('connect', () => {

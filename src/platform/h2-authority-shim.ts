@@ -11,6 +11,7 @@
 // Duplex (RewriteStream) between the socket and node for its whole life.
 import { Buffer } from 'node:buffer';
 import { Duplex } from 'node:stream';
+import type http2 from 'node:http2';
 import type net from 'node:net';
 import { AuthorityRewriter, DEFAULT_MAX_FRAME_BYTES } from './h2-authority-rewriter.js';
 
@@ -110,7 +111,6 @@ export class AuthorityShim {
     this.socket.on('end', () => stream.push(null));
     this.socket.on('close', () => stream.destroy());
     this.handOff(stream);
-    adoptPeerAddress(stream, this.socket);
   }
 }
 
@@ -119,7 +119,7 @@ export class AuthorityShim {
  * rewriter's output, writes go to the socket untouched.
  */
 export class RewriteStream extends Duplex {
-  constructor(private readonly socket: net.Socket) {
+  constructor(readonly socket: net.Socket) {
     super();
   }
 
@@ -148,23 +148,14 @@ export class RewriteStream extends Duplex {
 }
 
 /**
- * Node wraps a Duplex in a JSStreamSocket, which has no peer address: copy the socket's onto it so
- * that a call's peer still names the client. Best effort; node keeps the session on the Duplex
- * under a symbol named kBoundSession.
+ * Node serves a Duplex through a JSStreamSocket, which knows no peer address; a session on a
+ * RewriteStream is given the socket's, so that a call's peer still names the client. Call it from
+ * the server's 'session' event; a session on a plain socket is left alone.
  */
-function adoptPeerAddress(stream: Duplex, socket: net.Socket): void {
-  try {
-    const key = Object.getOwnPropertySymbols(stream).find((s) => s.description === 'kBoundSession');
-    if (key === undefined) return;
-    const session = (stream as unknown as Record<symbol, { socket?: object } | undefined>)[key];
-    const wrapped = session?.socket as { _peername?: object } | undefined;
-    if (wrapped === undefined) return;
-    wrapped._peername = {
-      address: socket.remoteAddress,
-      port: socket.remotePort,
-      family: socket.remoteFamily,
-    };
-  } catch {
-    // the peer address stays unknown
-  }
+export function adoptPeerAddress(session: http2.ServerHttp2Session): void {
+  const wrapper = session.socket as unknown as { stream?: unknown; _peername?: object };
+  const stream = wrapper.stream;
+  if (!(stream instanceof RewriteStream)) return;
+  const { remoteAddress: address, remotePort: port, remoteFamily: family } = stream.socket;
+  wrapper._peername = { address, port, family };
 }
