@@ -25,8 +25,10 @@ export interface LoadReport {
   cpu: CpuReport;
   /** The server's peak RSS (VmHWM) at the end of this load. */
   peakRssBytes: number;
-  /** Requests/s of every run of this load (the fields above describe the median run). */
+  /** Requests/s of the runs the median was taken from (the fields above describe the median run). */
   runsPerSec?: number[];
+  /** Runs left out because other processes disturbed them while quieter runs existed. */
+  noisyRunsPerSec?: number[];
 }
 
 export interface RssReport {
@@ -87,7 +89,7 @@ export function countFailures(r: BenchReport): number {
 /** Other processes using more than this share of one core during a load make its figures suspect. */
 export const NOISY_OTHER_CPU = 0.25;
 
-const noisy = (l: LoadReport): boolean =>
+export const noisy = (l: LoadReport): boolean =>
   l.cpu.wallSec > 0 && l.cpu.otherSec / l.cpu.wallSec > NOISY_OTHER_CPU;
 
 const int = (n: number): string => Math.round(n).toLocaleString('en-US');
@@ -130,7 +132,8 @@ function headerLines(r: BenchReport): string[] {
       (s.fill > 0 ? `, filled with ${int(s.fill)} puts before the load` : ' and for the RSS reading'),
     `- each load: ≤ ${s.durationSec} s or ≤ ${int(s.maxRequests)} requests after ${int(s.warmupRequests)} untimed ones` +
       (s.repeat > 1
-        ? `, run ${s.repeat} times per server (servers alternating); the median run is shown, with the range of all runs in brackets; `
+        ? `, run ${s.repeat} times per server (servers alternating); the median run is shown, with the range of the runs in brackets ` +
+          '(runs disturbed by other processes are left out when quieter ones exist); '
         : '; ') +
       `${s.keySize}-byte keys, ${s.valueSize}-byte values; ${s.client === 'raw' ? 'raw HTTP/2' : 'node:http2'} ` +
       `gRPC client on ${s.workers} worker threads`,

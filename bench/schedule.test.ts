@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { LoadReport } from './report.js';
 import { combineRuns, versionOf } from './schedule.js';
 
-function run(rps: number, errors = 0): LoadReport {
+function run(rps: number, errors = 0, otherSec = 0): LoadReport {
   return {
     id: 'put-1',
     title: 'put, 1 client',
@@ -13,7 +13,7 @@ function run(rps: number, errors = 0): LoadReport {
     elapsedSec: 1,
     requestsPerSec: rps,
     latency: { count: rps, meanMs: 1, p50Ms: rps / 1000, p90Ms: 1, p99Ms: 1, p999Ms: 1, maxMs: 1 },
-    cpu: { serverSec: 1, generatorSec: 1, otherSec: 0, wallSec: 1 },
+    cpu: { serverSec: 1, generatorSec: 1, otherSec, wallSec: 1 },
     peakRssBytes: 1,
   };
 }
@@ -23,6 +23,7 @@ test('the median run is reported whole, with every run listed and all errors sum
   assert.equal(c.requestsPerSec, 2000);
   assert.equal(c.latency.p50Ms, 2);
   assert.deepEqual(c.runsPerSec, [3000, 1000, 2000]);
+  assert.deepEqual(c.noisyRunsPerSec, []);
   assert.equal(c.errors, 3);
   assert.deepEqual(c.errorSamples, [{ status: 14, message: 'etcdserver: leader changed', count: 3 }]);
 });
@@ -44,4 +45,15 @@ test('versionOf keeps the first line, or says why --version failed', () => {
     }),
     '--version failed: spawnSync x ENOENT',
   );
+});
+
+test('runs disturbed by other processes are left out while quiet runs exist; their errors still count', () => {
+  const c = combineRuns([run(1000, 0, 0.9), run(3000), run(500, 4, 0.5), run(2000)]);
+  assert.equal(c.requestsPerSec, 2000);
+  assert.deepEqual(c.runsPerSec, [3000, 2000]);
+  assert.deepEqual(c.noisyRunsPerSec, [1000, 500]);
+  assert.equal(c.errors, 4);
+  const allNoisy = combineRuns([run(1000, 0, 0.9), run(3000, 0, 0.9), run(2000, 0, 0.9)]);
+  assert.equal(allNoisy.requestsPerSec, 2000);
+  assert.deepEqual(allNoisy.noisyRunsPerSec, []);
 });

@@ -9,7 +9,7 @@ import type { LoadGenerator } from './load-runner.js';
 import { LoadSession, loadShape, type Progress } from './measure.js';
 import type { BenchOptions, ServerName } from './options.js';
 import type { ErrorSample } from './load-protocol.js';
-import type { LoadReport, ServerReport } from './report.js';
+import { noisy, type LoadReport, type ServerReport } from './report.js';
 import { ServerProcess } from './servers.js';
 
 const READY_TIMEOUT_MS = 60_000;
@@ -62,10 +62,16 @@ async function withServer(
   return rep.failed === undefined;
 }
 
-/** The run with the median requests/s (the lower middle one for an even count), all errors summed. */
+/**
+ * The run with the median requests/s (the lower middle one for an even count) among the runs
+ * that other processes did not disturb (among all runs if every one was disturbed); errors are
+ * summed over all runs, so none is hidden.
+ */
 export function combineRuns(runs: readonly LoadReport[]): LoadReport {
   if (runs.length === 0) throw new Error('no runs to combine');
-  const sorted = [...runs].sort((a, b) => a.requestsPerSec - b.requestsPerSec);
+  const quiet = runs.filter((r) => !noisy(r));
+  const pool = quiet.length > 0 ? quiet : runs;
+  const sorted = [...pool].sort((a, b) => a.requestsPerSec - b.requestsPerSec);
   const median = sorted[Math.floor((sorted.length - 1) / 2)] as LoadReport;
   const samples = new Map<string, ErrorSample>();
   for (const r of runs) {
@@ -80,7 +86,8 @@ export function combineRuns(runs: readonly LoadReport[]): LoadReport {
     ...median,
     errors: runs.reduce((n, r) => n + r.errors, 0),
     errorSamples: [...samples.values()],
-    runsPerSec: runs.map((r) => r.requestsPerSec),
+    runsPerSec: pool.map((r) => r.requestsPerSec),
+    noisyRunsPerSec: runs.filter((r) => !pool.includes(r)).map((r) => r.requestsPerSec),
   };
 }
 
