@@ -2,50 +2,9 @@
 // framing, grpc-message percent-encoding, grpc-timeout parsing, Trailers-Only responses, and the
 // handler-facing call and handler types.
 import http2 from 'node:http2';
+import type { StatusCode } from '../base/grpc-status.js';
 
-/** gRPC status codes. */
-export const Status = {
-  OK: 0,
-  CANCELLED: 1,
-  UNKNOWN: 2,
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  ALREADY_EXISTS: 6,
-  PERMISSION_DENIED: 7,
-  RESOURCE_EXHAUSTED: 8,
-  FAILED_PRECONDITION: 9,
-  ABORTED: 10,
-  OUT_OF_RANGE: 11,
-  UNIMPLEMENTED: 12,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-  DATA_LOSS: 15,
-  UNAUTHENTICATED: 16,
-} as const;
-export type StatusCode = (typeof Status)[keyof typeof Status];
-
-/** A failure to send to the client as a gRPC status. */
-export class GrpcError extends Error {
-  override name = 'GrpcError';
-  constructor(
-    readonly code: StatusCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/**
- * True for a GrpcError, or an error of the same shape from a layer that cannot import this module
- * (src/api/grpc/errors.ts): name 'GrpcError' and an integer code from 1 to 16.
- */
-export function isGrpcError(e: unknown): e is GrpcError {
-  if (e instanceof GrpcError) return true;
-  if (!(e instanceof Error) || e.name !== 'GrpcError') return false;
-  const code = (e as { code?: unknown }).code;
-  return typeof code === 'number' && Number.isInteger(code) && code >= 1 && code <= 16;
-}
+export { Status, GrpcError, isGrpcError, type StatusCode } from '../base/grpc-status.js';
 
 /** Bytes in front of every message on the wire: compressed flag + 4-byte big-endian length. */
 export const FRAME_HEADER_BYTES = 5;

@@ -6,48 +6,12 @@
 // no row is answered as etcd 3.4 answers an unmapped error: code Unknown, message unchanged.
 import { Err, EtcdError } from '../../base/errors.js';
 
-/** gRPC status codes (the same numbers as src/platform's Status; api code may not import platform). */
-export const Code = {
-  OK: 0,
-  CANCELLED: 1,
-  UNKNOWN: 2,
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  ALREADY_EXISTS: 6,
-  PERMISSION_DENIED: 7,
-  RESOURCE_EXHAUSTED: 8,
-  FAILED_PRECONDITION: 9,
-  ABORTED: 10,
-  OUT_OF_RANGE: 11,
-  UNIMPLEMENTED: 12,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-  DATA_LOSS: 15,
-  UNAUTHENTICATED: 16,
-} as const;
-export type Code = (typeof Code)[keyof typeof Code];
+import { Status, GrpcError, isGrpcError } from '../../base/grpc-status.js';
 
-/**
- * A failure answered with this gRPC status. The gRPC server recognises it by shape (name
- * 'GrpcError', an integer code 1..16), so this class and src/platform's GrpcError are interchangeable.
- */
-export class GrpcError extends Error {
-  override name = 'GrpcError';
-  constructor(
-    readonly code: Code,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** True for any GrpcError-shaped value (this module's or src/platform's class). */
-export function isGrpcError(e: unknown): e is GrpcError {
-  if (!(e instanceof Error) || e.name !== 'GrpcError') return false;
-  const code = (e as { code?: unknown }).code;
-  return typeof code === 'number' && Number.isInteger(code) && code >= 1 && code <= 16;
-}
+/** gRPC status codes, under the name this module's table uses. */
+export const Code = Status;
+export type Code = (typeof Status)[keyof typeof Status];
+export { GrpcError, isGrpcError };
 
 export interface ErrorRow {
   /** The message the client sees. */
