@@ -8,6 +8,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { LoadGenerator } from './load-runner.js';
 import { runBench, versionOf, type ServerUnderTest } from './schedule.js';
+import { stopAllServers } from './servers.js';
 import { parseOptions, USAGE, type BenchOptions } from './options.js';
 import { countFailures, renderMarkdown, type BenchReport } from './report.js';
 
@@ -86,6 +87,12 @@ async function main(): Promise<void> {
     return { name, bin, version };
   });
   const gen = new LoadGenerator(o.workers, o.client);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      progress(`bench: ${sig}, stopping the server under test`);
+      void stopAllServers().finally(() => process.exit(130));
+    });
+  }
   try {
     report.servers = await runBench(servers, o, gen, progress);
   } finally {

@@ -41,6 +41,14 @@ export function memberFlags(name: string, dataDir: string, clientPort: number, p
   ];
 }
 
+/** Server processes started and not yet stopped, so that an interrupted run can stop them. */
+const running = new Set<ServerProcess>();
+
+/** Stops every server still running (used when the benchmark itself is interrupted). */
+export async function stopAllServers(): Promise<void> {
+  await Promise.all([...running].map((s) => s.stop(2000)));
+}
+
 export class ServerProcess {
   private exitInfo: string | null = null;
   private readonly exited: Promise<void>;
@@ -83,10 +91,16 @@ export class ServerProcess {
     const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', logFd, logFd] });
     closeSync(logFd);
     const server = new ServerProcess(label, argv, clientPort, tmpDir, logPath, child);
+    running.add(server);
     child.once('error', (err) => {
       server.exitInfo = `could not start: ${err.message}`;
     });
-    await server.waitReady(readyTimeoutMs);
+    try {
+      await server.waitReady(readyTimeoutMs);
+    } catch (err) {
+      await server.stop();
+      throw err;
+    }
     return server;
   }
 
@@ -102,7 +116,6 @@ export class ServerProcess {
       last = r.status === TRANSPORT_ERROR ? r.message : `grpc-status ${r.status}: ${r.message}`;
       await new Promise((res) => setTimeout(res, 100));
     }
-    await this.stop();
     throw new Error(
       `${this.label} did not answer a Range within ${timeoutMs} ms (last: ${last})\n${this.logTail()}`,
     );
@@ -131,6 +144,7 @@ export class ServerProcess {
 
   /** SIGTERM, then SIGKILL after `graceMs`; removes the data dir unless `keep`. */
   async stop(graceMs = 10_000, keep = false): Promise<void> {
+    running.delete(this);
     if (this.exitInfo === null) {
       this.child.kill('SIGTERM');
       const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
