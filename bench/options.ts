@@ -145,7 +145,7 @@ function applyFlag(o: BenchOptions, name: string, value: () => string): void {
       o.durationSec = intFlag(name, value(), 1, 3600);
       return;
     case 'requests':
-      o.maxRequests = intFlag(name, value(), 1, 2 ** 31 - 1);
+      o.maxRequests = intFlag(name, value(), 1, 1e9);
       return;
     case 'warmup':
       o.warmupRequests = intFlag(name, value(), 0, 1e7);
