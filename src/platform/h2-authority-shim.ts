@@ -136,6 +136,17 @@ export class RewriteStream extends Duplex {
     this.socket.write(chunk, callback);
   }
 
+  /** node's session hands over several buffers at once: one socket write (writev) for all. */
+  override _writev(
+    chunks: { chunk: Buffer; encoding: BufferEncoding }[],
+    callback: (error?: Error | null) => void,
+  ): void {
+    this.socket.cork();
+    for (let i = 0; i < chunks.length - 1; i++) this.socket.write((chunks[i] as { chunk: Buffer }).chunk);
+    this.socket.write((chunks[chunks.length - 1] as { chunk: Buffer }).chunk, callback);
+    this.socket.uncork();
+  }
+
   override _final(callback: (error?: Error | null) => void): void {
     this.socket.end();
     callback();
