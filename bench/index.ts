@@ -2,7 +2,7 @@
 // etcd flags on loopback, the same loads against each, a Markdown/JSON table with the ratio.
 //
 // What it owns: the load generator — a raw HTTP/2 gRPC client on node:net (h2-connection.ts,
-// h2-frames.ts, grpc-call.ts), HPACK (hpack.ts, huffman.ts), hand-encoded requests
+// h2-frames.ts, grpc-call.ts), HPACK (from src/platform/hpack.ts), hand-encoded requests
 // (grpc-codec.ts, request.ts), spread over worker threads (load-runner.ts, load-worker.ts,
 // load-protocol.ts), with node-http2-connection.ts as a second client to cross-check; server
 // start/stop (servers.ts), single calls (probe.ts), one measurement (measure.ts), the order of a
