@@ -60,6 +60,8 @@ export class EtcdServer {
   private readonly waiters = new Map<bigint, Waiter>();
   private readonly readWaiters: { index: bigint; resolve(): void }[] = [];
   private loopRunning = false;
+  /** The backend's bytes in use, read once per applied batch rather than once per request. */
+  private usedBytes: number;
   private snapshotIndex: bigint;
   private snapshotting: Promise<void> | undefined;
   private stopped = false;
@@ -75,6 +77,7 @@ export class EtcdServer {
     this.applier = new Applier(storage, opts, logger);
     const boot = storage.boot;
     this.snapshotIndex = boot.snapshotIndex;
+    this.usedBytes = storage.backend.sizeInUseBytes();
     assert(
       this.applier.appliedIndex >= boot.snapshotIndex,
       `backend applied index ${this.applier.appliedIndex} is behind the snapshot at ${boot.snapshotIndex}`,
@@ -147,7 +150,7 @@ export class EtcdServer {
   async checkQuota(costBytes: number): Promise<void> {
     if (costBytes === 0) return;
     const quota = effectiveQuotaBytes(this.opts.quotaBackendBytes);
-    if (this.storage.backend.sizeInUseBytes() + costBytes < quota) return;
+    if (this.usedBytes + costBytes < quota) return;
     await this.propose({
       alarm: { action: AlarmRequest_AlarmAction.ACTIVATE, memberID: this.memberId, alarm: AlarmType.NOSPACE },
     });
@@ -266,8 +269,15 @@ export class EtcdServer {
   private async runLoop(): Promise<void> {
     while (this.raft.hasReady()) {
       const rd = this.raft.ready();
-      if (rd.committedEntries.length > 0) this.applyCommitted(rd.committedEntries);
-      if (rd.entries.length > 0 || rd.mustSync) await this.storage.wal.save(rd.hardState, rd.entries);
+      // Start persisting the new entries first, then apply the ones already persisted while the
+      // WAL's fdatasync runs on the thread pool: the two disk flushes overlap instead of adding up.
+      const saved =
+        rd.entries.length > 0 || rd.mustSync ? this.storage.wal.save(rd.hardState, rd.entries) : undefined;
+      try {
+        if (rd.committedEntries.length > 0) this.applyCommitted(rd.committedEntries);
+      } finally {
+        if (saved !== undefined) await saved;
+      }
       this.raft.advance(rd);
     }
   }
@@ -280,6 +290,7 @@ export class EtcdServer {
       this.waiters.delete(id);
       w.resolve(res);
     }
+    this.usedBytes = this.storage.backend.sizeInUseBytes();
     const applied = this.applier.appliedIndex;
     assert(applied <= this.raft.commitIndex, 'applied index passed the commit index');
     while (this.readWaiters.length > 0 && this.readWaiters[0]!.index <= applied)

@@ -50,6 +50,7 @@ export function renderMetrics(server: EtcdServer): string {
       'gauge',
       server.backendSizeInUseBytes,
     ),
+    ...memoryLines(),
     line(
       'process_resident_memory_bytes',
       'Resident memory size in bytes.',
@@ -57,4 +58,19 @@ export function renderMetrics(server: EtcdServer): string {
       process.memoryUsage.rss(),
     ),
   ].join('');
+}
+
+function memoryLines(): string[] {
+  const m = process.memoryUsage();
+  return [
+    line('nodejs_heap_size_total_bytes', 'Process heap size from Node.js in bytes.', 'gauge', m.heapTotal),
+    line('nodejs_heap_size_used_bytes', 'Process heap size used from Node.js in bytes.', 'gauge', m.heapUsed),
+    line('nodejs_external_memory_bytes', 'Node.js external memory size in bytes.', 'gauge', m.external),
+    line(
+      'nodejs_array_buffers_bytes',
+      'Node.js memory held by ArrayBuffers in bytes.',
+      'gauge',
+      m.arrayBuffers,
+    ),
+  ];
 }
