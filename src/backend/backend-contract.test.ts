@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { utf8, fromUtf8 } from '../base/bytes.js';
 import type { Backend } from './backend.js';
 import { MemoryBackend } from './memory-backend.js';
-import { LmdbBackend } from './lmdb-backend.js';
+import { LmdbBackend, type LmdbBackendOptions } from './lmdb-backend.js';
 
 interface Impl {
   name: string;
@@ -24,20 +24,25 @@ after(() => {
 
 const impls: Impl[] = [
   { name: 'memory', make: () => new MemoryBackend() },
-  {
-    name: 'lmdb',
+  lmdbImpl('lmdb (batched commits)', {}),
+  lmdbImpl('lmdb (flush after every write)', { batchLimitOps: 1 }),
+];
+
+function lmdbImpl(name: string, opts: Omit<LmdbBackendOptions, 'path'>): Impl {
+  return {
+    name,
     make: () => {
       const dir = mkdtempSync(join(tmpdir(), 'ketch-backend-'));
       dirs.push(dir);
-      return LmdbBackend.open({ path: dir });
+      return LmdbBackend.open({ path: dir, ...opts });
     },
     reopen: async (b) => {
       const path = (b as unknown as { path: string }).path;
       await b.close();
-      return LmdbBackend.open({ path });
+      return LmdbBackend.open({ path, ...opts });
     },
-  },
-];
+  };
+}
 
 const k = (s: string): Uint8Array => utf8(s);
 const keysOf = (entries: { key: Uint8Array }[]): string[] => entries.map((e) => fromUtf8(e.key));

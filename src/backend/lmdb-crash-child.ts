@@ -1,7 +1,10 @@
 // Child process for lmdb-crash.test.ts: writes transactions through the LMDB backend forever,
 // printing "synced N" each time a sync() that began after transaction N resolves, until the test
 // kills it with SIGKILL. Each transaction N records N in meta, writes KEYS_PER_TXN keys valued N
-// and deletes the keys of transaction N - KEEP_TXNS, so freed pages get reused.
+// and deletes the keys of transaction N - KEEP_TXNS, so freed pages get reused. The counter plays
+// the server's applied index: it is written in the same write() as the data it covers. An
+// optional second argument sets the backend's batchLimitOps, so batched flushes land between
+// syncs (and the kill lands between flushes).
 import { LmdbBackend } from './lmdb-backend.js';
 
 export const KEYS_PER_TXN = 5;
@@ -27,8 +30,8 @@ export function decodeCounter(b: Uint8Array | undefined): number {
   return Number(new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(0));
 }
 
-async function main(dir: string): Promise<void> {
-  const backend = LmdbBackend.open({ path: dir });
+async function main(dir: string, batchLimitOps: number | undefined): Promise<void> {
+  const backend = LmdbBackend.open({ path: dir, batchLimitOps });
   let n = backend.read((tx) => decodeCounter(tx.get('meta', COUNTER_KEY)));
   for (;;) {
     for (let i = 0; i < 20; i++) {
@@ -50,5 +53,5 @@ async function main(dir: string): Promise<void> {
 }
 
 if (process.argv[2] !== undefined && process.argv[1]?.endsWith('lmdb-crash-child.js')) {
-  void main(process.argv[2]);
+  void main(process.argv[2], process.argv[3] === undefined ? undefined : Number(process.argv[3]));
 }

@@ -118,6 +118,25 @@ export class SortedMap<K, V> {
     }
   }
 
+  /**
+   * Like forEachRange, but pulled: yields entries with start <= key < end in ascending order.
+   * The map must not be mutated while the iterator is in use.
+   */
+  *rangeEntries(start: K, end: K | undefined): Generator<[K, V], void, undefined> {
+    const stamp = this.mutations;
+    let node = this.root;
+    while (!node.leaf) node = node.children[upperBound(node.keys, start, this.compare)]!;
+    let i = lowerBound(node.keys, start, this.compare);
+    for (let leaf: Leaf<K, V> | null = node; leaf !== null; leaf = leaf.next, i = 0) {
+      for (; i < leaf.keys.length; i++) {
+        assert(this.mutations === stamp, 'SortedMap mutated during iteration');
+        const k = leaf.keys[i]!;
+        if (end !== undefined && this.compare(k, end) >= 0) return;
+        yield [k, leaf.vals[i]!];
+      }
+    }
+  }
+
   *entries(): IterableIterator<[K, V]> {
     const stamp = this.mutations;
     for (let leaf: Leaf<K, V> | null = this.firstLeaf(); leaf !== null; leaf = leaf.next) {
