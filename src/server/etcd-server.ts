@@ -17,7 +17,7 @@ import type {
   TxnResponse,
 } from '../generated/etcdserverpb.js';
 import { InternalRaftRequest } from '../generated/etcdserverpb.js';
-import type { Entry } from '../raft/types.js';
+import { emptyConfState, type Entry } from '../raft/types.js';
 import { SingleVoterRaft } from '../raft/single-voter.js';
 import { applyRange, isTxnReadonly, isTxnSerializable } from './apply-kv.js';
 import { Applier, type ApplyResult } from './applier.js';
@@ -331,7 +331,7 @@ export class EtcdServer {
     const term = this.applier.appliedTerm;
     await this.storage.backend.sync();
     await this.storage.snapshotter.save({
-      metadata: { index, term, voters: [this.memberId], learners: [] },
+      metadata: { index, term, confState: { ...emptyConfState(), voters: [this.memberId] } },
       data: new Uint8Array(0),
     });
     await this.storage.wal.saveSnapshot({ index, term });

@@ -8,7 +8,20 @@ const DIR = '/member/snap';
 function snap(term: bigint, index: bigint, size = 100): RaftSnapshot {
   const data = new Uint8Array(size);
   for (let i = 0; i < size; i++) data[i] = (i * 13 + Number(index)) & 0xff;
-  return { metadata: { term, index, voters: [1n, 2n ** 64n - 1n], learners: [9n] }, data };
+  return {
+    metadata: {
+      term,
+      index,
+      confState: {
+        voters: [1n, 2n ** 64n - 1n],
+        learners: [9n],
+        votersOutgoing: [1n, 3n],
+        learnersNext: [3n],
+        autoLeave: true,
+      },
+    },
+    data,
+  };
 }
 
 async function setup(): Promise<{ fs: MemFileSystem; s: Snapshotter }> {
@@ -61,7 +74,7 @@ void test('truncated, foreign and misnamed files are refused', async () => {
   const good = await fs.readFile(`${DIR}/${name}`);
   assert.equal(
     decodeSnapshot(good.subarray(0, good.length - 1)),
-    `file of ${good.length - 1} bytes does not match its header (72 + 100)`,
+    `file of ${good.length - 1} bytes does not match its header (112 + 100)`,
   );
   assert.equal(decodeSnapshot(good.subarray(0, 10)), 'file of 10 bytes is shorter than the header');
   const foreign = good.slice();

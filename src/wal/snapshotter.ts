@@ -6,14 +6,15 @@
 // Layout, little endian:
 //   [0..8)   magic "KETCHSNP"
 //   [8..12)  u32 CRC-32C of every byte from offset 16 to the end
-//   [12..16) u32 format version (1)
+//   [12..16) u32 format version (2)
 //   [16..24) term u64       [24..32) index u64
-//   [32..36) voters u32     [36..40) learners u32     [40..48) data length u64
-//   then the voter IDs and learner IDs (u64 each), then the data.
+//   [32..36) voters u32     [36..40) learners u32     [40..44) outgoing voters u32
+//   [44..48) learners-next u32   [48] auto-leave (0/1)   [49..56) zero   [56..64) data length u64
+//   then the four ID lists of the ConfState in that order (u64 each), then the data.
 import { crc32c } from '../base/crc32c.js';
 import { joinPath, isNotFound, type FileSystem } from '../base/fs.js';
 import { silentLogger, type Logger } from '../base/log.js';
-import type { SnapshotMetadata } from '../raft/types.js';
+import type { ConfState, SnapshotMetadata } from '../raft/types.js';
 
 export interface RaftSnapshot {
   metadata: SnapshotMetadata;
@@ -33,8 +34,8 @@ export interface LoadedSnapshot {
 }
 
 const MAGIC = new TextEncoder().encode('KETCHSNP');
-const VERSION = 1;
-const HEADER_BYTES = 48;
+const VERSION = 2;
+const HEADER_BYTES = 64;
 const MAX_MEMBERS = 1 << 16;
 const SNAP_NAME = /^([0-9a-f]{16})-([0-9a-f]{16})\.snap$/;
 
@@ -46,19 +47,25 @@ export function snapshotName(term: bigint, index: bigint): string {
   return `${hex16(term)}-${hex16(index)}.snap`;
 }
 
+function confLists(cs: ConfState): bigint[][] {
+  return [cs.voters, cs.learners, cs.votersOutgoing, cs.learnersNext];
+}
+
 function encodeHead(s: RaftSnapshot): Uint8Array {
-  const { term, index, voters, learners } = s.metadata;
-  const head = new Uint8Array(HEADER_BYTES + 8 * (voters.length + learners.length));
+  const { term, index, confState } = s.metadata;
+  const lists = confLists(confState);
+  const ids = lists.flat();
+  const head = new Uint8Array(HEADER_BYTES + 8 * ids.length);
   const view = new DataView(head.buffer);
   head.set(MAGIC, 0);
   view.setUint32(12, VERSION, true);
   view.setBigUint64(16, term, true);
   view.setBigUint64(24, index, true);
-  view.setUint32(32, voters.length, true);
-  view.setUint32(36, learners.length, true);
-  view.setBigUint64(40, BigInt(s.data.length), true);
+  lists.forEach((l, i) => view.setUint32(32 + 4 * i, l.length, true));
+  head[48] = confState.autoLeave ? 1 : 0;
+  view.setBigUint64(56, BigInt(s.data.length), true);
   let at = HEADER_BYTES;
-  for (const id of [...voters, ...learners]) {
+  for (const id of ids) {
     view.setBigUint64(at, id, true);
     at += 8;
   }
@@ -72,23 +79,33 @@ export function decodeSnapshot(buf: Uint8Array): RaftSnapshot | string {
   for (let i = 0; i < MAGIC.length; i++) if (buf[i] !== MAGIC[i]) return 'bad magic';
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   if (view.getUint32(12, true) !== VERSION) return `unknown format version ${view.getUint32(12, true)}`;
-  const nv = view.getUint32(32, true);
-  const nl = view.getUint32(36, true);
-  if (nv > MAX_MEMBERS || nl > MAX_MEMBERS) return 'member count out of range';
-  const dataAt = HEADER_BYTES + 8 * (nv + nl);
-  const dataLen = view.getBigUint64(40, true);
+  const counts = [0, 1, 2, 3].map((i) => view.getUint32(32 + 4 * i, true));
+  if (counts.some((n) => n > MAX_MEMBERS)) return 'member count out of range';
+  if (buf[48]! > 1) return 'bad auto-leave flag';
+  const total = counts.reduce((a, b) => a + b, 0);
+  const dataAt = HEADER_BYTES + 8 * total;
+  const dataLen = view.getBigUint64(56, true);
   if (BigInt(buf.length) !== BigInt(dataAt) + dataLen) {
     return `file of ${buf.length} bytes does not match its header (${dataAt} + ${dataLen})`;
   }
   if (crc32c(buf.subarray(16)) !== view.getUint32(8, true)) return 'crc mismatch';
-  const ids: bigint[] = [];
-  for (let i = 0; i < nv + nl; i++) ids.push(view.getBigUint64(HEADER_BYTES + 8 * i, true));
+  let at = HEADER_BYTES;
+  const lists = counts.map((n) => {
+    const ids: bigint[] = [];
+    for (let i = 0; i < n; i++, at += 8) ids.push(view.getBigUint64(at, true));
+    return ids;
+  });
   return {
     metadata: {
       term: view.getBigUint64(16, true),
       index: view.getBigUint64(24, true),
-      voters: ids.slice(0, nv),
-      learners: ids.slice(nv),
+      confState: {
+        voters: lists[0]!,
+        learners: lists[1]!,
+        votersOutgoing: lists[2]!,
+        learnersNext: lists[3]!,
+        autoLeave: buf[48] === 1,
+      },
     },
     data: buf.slice(dataAt),
   };
