@@ -9,7 +9,9 @@
 // corruption, and open refuses. Otherwise the failure is the torn last write and is cut off.
 import { equalBytes } from '../base/bytes.js';
 import { emptyHardState, type Entry, type HardState } from '../raft/types.js';
-import { WalError, WalErr } from './errors.js';
+import { joinPath, type FileSystem } from '../base/fs.js';
+import { WalError, WalErr, corruptError } from './errors.js';
+import type { SegmentName } from './segment.js';
 import {
   FLAG_BATCH_START,
   RecordType,
@@ -110,7 +112,9 @@ export function sameHardState(a: HardState, b: HardState): boolean {
 
 /**
  * What the records read at open add up to. Entries after `start.index` are kept; a later entry
- * with index i replaces the kept entry i and everything after it (raft truncated its tail).
+ * with index i replaces the kept entry i and everything after it (raft truncated its tail). A
+ * restore marker at or after `start` voids every entry read before it: the log was replaced by
+ * that snapshot, and the entries that follow continue from it (`base`).
  */
 export class ReadState {
   metadata: Uint8Array | undefined;
@@ -120,10 +124,14 @@ export class ReadState {
   matched = false;
   /** The newest snapshot marker read. */
   lastSnapshot: WalSnapshot | undefined;
+  /** The snapshot `entries` follow: `start`, or a later restore marker. */
+  base: WalSnapshot;
   /** The highest of the last entry index and the snapshot markers read: names the next segment. */
   lastIndex = 0n;
 
-  constructor(readonly start: WalSnapshot) {}
+  constructor(readonly start: WalSnapshot) {
+    this.base = start;
+  }
 
   apply(r: WalRecord): void {
     switch (r.type) {
@@ -142,25 +150,36 @@ export class ReadState {
       case RecordType.Crc:
         return;
       case RecordType.Snapshot:
-        if (r.snapshot.index === this.start.index) {
-          if (r.snapshot.term !== this.start.term) throw new WalError(WalErr.snapshotMismatch);
-          this.matched = true;
-        }
-        this.lastSnapshot = r.snapshot;
-        if (r.snapshot.index > this.lastIndex) this.lastIndex = r.snapshot.index;
+      case RecordType.Restore:
+        this.addMarker(r.snapshot, r.type === RecordType.Restore);
         return;
     }
   }
 
+  private addMarker(snap: WalSnapshot, restore: boolean): void {
+    if (snap.index === this.start.index) {
+      if (snap.term !== this.start.term) throw new WalError(WalErr.snapshotMismatch);
+      this.matched = true;
+    }
+    if (restore) {
+      // Whatever was kept came before the snapshot that replaced the log. A restore below `start`
+      // only voids entries; the log read from `start` on still counts from `start`.
+      this.entries.length = 0;
+      if (snap.index >= this.base.index) this.base = snap;
+    }
+    this.lastSnapshot = snap;
+    if (snap.index > this.lastIndex) this.lastIndex = snap.index;
+  }
+
   private addEntry(e: Entry): void {
     this.lastIndex = e.index;
-    if (e.index <= this.start.index) {
+    if (e.index <= this.base.index) {
       // The log was cut back to e.index (at or below the snapshot) and rewritten: whatever was kept
       // above the snapshot came before this entry and is superseded.
       this.entries.length = 0;
       return;
     }
-    const up = e.index - this.start.index - 1n;
+    const up = e.index - this.base.index - 1n;
     if (up > BigInt(this.entries.length)) {
       throw new WalError(
         `${WalErr.sliceOutOfRange}: entry ${e.index} after ${this.entries.length} entries`,
@@ -170,4 +189,63 @@ export class ReadState {
     this.entries.length = Number(up);
     this.entries.push(e);
   }
+}
+
+/** What open() cut off the end of the last segment. */
+export interface WalRepair {
+  segment: string;
+  /** Offset of the first byte removed: the end of the last valid record. */
+  offset: number;
+  /** Bytes from `offset` up to the last non-zero byte that was removed. */
+  droppedBytes: number;
+  reason: string;
+}
+
+function lastNonZero(buf: Uint8Array): number {
+  let i = buf.length - 1;
+  while (i >= 0 && buf[i] === 0) i--;
+  return i;
+}
+
+/**
+ * Reads the segments from position `from` to the last, handing each valid record to `apply`. A failure in a segment
+ * that is not the last, or one followed by an intact later write, is corruption; otherwise the
+ * failure is the torn last write, reported for the caller to cut off at `tailEnd`.
+ */
+export async function readSegments(
+  fs: FileSystem,
+  dir: string,
+  segments: SegmentName[],
+  from: number,
+  apply: (r: WalRecord) => void,
+): Promise<{ crc: number; tailEnd: number; repaired: WalRepair | undefined }> {
+  let crc = 0;
+  let tailEnd = 0;
+  let repaired: WalRepair | undefined;
+  for (let i = from; i < segments.length; i++) {
+    const name = segments[i]!.name;
+    const last = i === segments.length - 1;
+    const buf = await fs.readFile(joinPath(dir, name));
+    const r = scanSegment(buf, crc, apply);
+    crc = r.crc;
+    tailEnd = r.end;
+    if (r.failure !== undefined) {
+      const { offset, reason } = r.failure;
+      if (!last) throw corruptError(name, offset, reason, ' (only the last segment may have a torn tail)');
+      const later = findLaterBatch(buf, offset, r.crc);
+      if (later !== undefined) {
+        throw corruptError(name, offset, reason, `; an intact later write follows at offset ${later}`);
+      }
+      repaired = { segment: name, offset, droppedBytes: lastNonZero(buf) + 1 - offset, reason };
+    }
+    if (last && r.records === 0) {
+      throw corruptError(
+        name,
+        0,
+        r.failure?.reason ?? 'empty file',
+        ': the last segment holds no valid record',
+      );
+    }
+  }
+  return { crc, tailEnd, repaired };
 }

@@ -6,7 +6,8 @@
 // A length word of zero means "no more records": the preallocated, still-zero part of a segment.
 //
 // Record:
-//   [0]     type      1 metadata, 2 entry, 3 hard state, 4 crc, 5 snapshot marker
+//   [0]     type      1 metadata, 2 entry, 3 hard state, 4 crc, 5 snapshot marker,
+//                     6 restore marker (a snapshot replaced the whole log: entries before it are void)
 //   [1]     flags     bit 0: first record of a write batch (one save = one batch = one write)
 //   [2..3]  reserved  zero
 //   [4..7]  crc       u32: CRC-32C of record[0..4) and the payload, continuing from the previous
@@ -21,12 +22,13 @@
 //   state     term u64, vote u64, commit u64
 //   crc       empty
 //   snapshot  index u64, term u64
+//   restore   index u64, term u64
 import { assert } from '../base/assert.js';
 import { crc32c } from '../base/crc32c.js';
 import type { Entry, EntryType, HardState } from '../raft/types.js';
 import { WalError, WalErr } from './errors.js';
 
-export const RecordType = { Metadata: 1, Entry: 2, State: 3, Crc: 4, Snapshot: 5 } as const;
+export const RecordType = { Metadata: 1, Entry: 2, State: 3, Crc: 4, Snapshot: 5, Restore: 6 } as const;
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];
 
 export const FLAG_BATCH_START = 1;
@@ -51,7 +53,8 @@ export type WalRecord =
   | { type: typeof RecordType.Entry; entry: Entry }
   | { type: typeof RecordType.State; state: HardState }
   | { type: typeof RecordType.Crc; crc: number }
-  | { type: typeof RecordType.Snapshot; snapshot: WalSnapshot };
+  | { type: typeof RecordType.Snapshot; snapshot: WalSnapshot }
+  | { type: typeof RecordType.Restore; snapshot: WalSnapshot };
 
 function payloadBytes(r: WalRecord): number {
   switch (r.type) {
@@ -64,6 +67,7 @@ function payloadBytes(r: WalRecord): number {
     case RecordType.Crc:
       return 0;
     case RecordType.Snapshot:
+    case RecordType.Restore:
       return SNAPSHOT_BYTES;
   }
 }
@@ -91,6 +95,7 @@ function writePayload(r: WalRecord, buf: Uint8Array, view: DataView, at: number)
     case RecordType.Crc:
       return;
     case RecordType.Snapshot:
+    case RecordType.Restore:
       view.setBigUint64(at, r.snapshot.index, true);
       view.setBigUint64(at + 8, r.snapshot.term, true);
       return;
@@ -164,6 +169,7 @@ function payloadShapeError(type: number, payload: Uint8Array): string | undefine
     case RecordType.Crc:
       return payload.length === 0 ? undefined : `crc record payload of ${payload.length} bytes`;
     case RecordType.Snapshot:
+    case RecordType.Restore:
       return payload.length === SNAPSHOT_BYTES ? undefined : `snapshot payload of ${payload.length} bytes`;
     default:
       return `unknown record type ${type}`;
@@ -240,6 +246,7 @@ export function decodeFrame(f: Frame): WalRecord {
     case RecordType.Crc:
       return { type: f.type, crc: f.storedCrc };
     case RecordType.Snapshot:
+    case RecordType.Restore:
       return {
         type: f.type,
         snapshot: { index: view.getBigUint64(0, true), term: view.getBigUint64(8, true) },

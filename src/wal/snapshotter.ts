@@ -14,6 +14,7 @@
 import { crc32c } from '../base/crc32c.js';
 import { joinPath, isNotFound, type FileSystem } from '../base/fs.js';
 import { silentLogger, type Logger } from '../base/log.js';
+import { mkdirDurable } from './durable-dir.js';
 import type { ConfState, SnapshotMetadata } from '../raft/types.js';
 
 export interface RaftSnapshot {
@@ -120,7 +121,7 @@ export class Snapshotter {
 
   /** Opens (creating it if needed) the snapshot directory and removes half-written files. */
   static async open(fs: FileSystem, dir: string, logger: Logger = silentLogger): Promise<Snapshotter> {
-    await fs.mkdirp(dir);
+    await mkdirDurable(fs, dir);
     for (const n of await fs.readdir(dir)) {
       if (n.endsWith('.snap.tmp')) await fs.unlink(joinPath(dir, n));
     }

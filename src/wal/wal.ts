@@ -9,7 +9,8 @@ import { dirName, joinPath, isNotFound, pathExists, type FileHandle, type FileSy
 import { silentLogger, type Logger } from '../base/log.js';
 import { emptyHardState, type Entry, type HardState } from '../raft/types.js';
 import { WalError, WalErr, corruptError } from './errors.js';
-import { ReadState, findLaterBatch, sameHardState, scanSegment } from './reader.js';
+import { mkdirDurable } from './durable-dir.js';
+import { ReadState, readSegments, sameHardState, type WalRepair } from './reader.js';
 import { RecordType, encodeBatch, type WalRecord, type WalSnapshot } from './record.js';
 import {
   SEGMENT_TMP_NAME,
@@ -34,15 +35,7 @@ export interface WalOpenOptions extends WalOptions {
   snapshot?: WalSnapshot;
 }
 
-/** What open() cut off the end of the last segment. */
-export interface WalRepair {
-  segment: string;
-  /** Offset of the first byte removed: the end of the last valid record. */
-  offset: number;
-  /** Bytes from `offset` up to the last non-zero byte that was removed. */
-  droppedBytes: number;
-  reason: string;
-}
+export type { WalRepair } from './reader.js';
 
 export interface WalOpenResult {
   wal: Wal;
@@ -53,6 +46,11 @@ export interface WalOpenResult {
   entries: Entry[];
   /** The newest snapshot marker read (at or after the one asked for). */
   snapshot: WalSnapshot | undefined;
+  /**
+   * The snapshot `entries` follow: the one asked for, or a later one that replaced the whole log
+   * (a restore marker, see save()). Entries start at its index + 1.
+   */
+  entriesAfter: WalSnapshot;
   repaired: WalRepair | undefined;
 }
 
@@ -76,12 +74,6 @@ function sizeOf(opts: WalOptions): number {
   return size;
 }
 
-function lastNonZero(buf: Uint8Array): number {
-  let i = buf.length - 1;
-  while (i >= 0 && buf[i] === 0) i--;
-  return i;
-}
-
 async function removeDir(fs: FileSystem, dir: string): Promise<void> {
   let names: string[];
   try {
@@ -92,48 +84,6 @@ async function removeDir(fs: FileSystem, dir: string): Promise<void> {
   }
   for (const n of names) await fs.unlink(joinPath(dir, n));
   await fs.rmdir(dir);
-}
-
-/**
- * Reads the segments from the one holding `st.start` to the last into `st`. A failure in a segment
- * that is not the last, or one followed by an intact later write, is corruption; otherwise the
- * failure is the torn last write, reported for the caller to cut off at `tailEnd`.
- */
-async function readSegments(
-  fs: FileSystem,
-  dir: string,
-  segments: SegmentName[],
-  st: ReadState,
-): Promise<{ crc: number; tailEnd: number; repaired: WalRepair | undefined }> {
-  let crc = 0;
-  let tailEnd = 0;
-  let repaired: WalRepair | undefined;
-  for (let i = startSegment(segments, st.start.index); i < segments.length; i++) {
-    const name = segments[i]!.name;
-    const last = i === segments.length - 1;
-    const buf = await fs.readFile(joinPath(dir, name));
-    const r = scanSegment(buf, crc, (rec) => st.apply(rec));
-    crc = r.crc;
-    tailEnd = r.end;
-    if (r.failure !== undefined) {
-      const { offset, reason } = r.failure;
-      if (!last) throw corruptError(name, offset, reason, ' (only the last segment may have a torn tail)');
-      const later = findLaterBatch(buf, offset, r.crc);
-      if (later !== undefined) {
-        throw corruptError(name, offset, reason, `; an intact later write follows at offset ${later}`);
-      }
-      repaired = { segment: name, offset, droppedBytes: lastNonZero(buf) + 1 - offset, reason };
-    }
-    if (last && r.records === 0) {
-      throw corruptError(
-        name,
-        0,
-        r.failure?.reason ?? 'empty file',
-        ': the last segment holds no valid record',
-      );
-    }
-  }
-  return { crc, tailEnd, repaired };
 }
 
 export class Wal {
@@ -189,6 +139,7 @@ export class Wal {
     if (await Wal.exists(fs, target)) throw new WalError(`${WalErr.exists}: ${target}`);
     const tmp = `${target}.tmp`;
     await removeDir(fs, tmp);
+    await mkdirDurable(fs, dirName(target));
     await fs.mkdirp(tmp);
     const name = segmentName(0n, 0n);
     const records: WalRecord[] = [
@@ -230,7 +181,8 @@ export class Wal {
     await removeTmpSegment(fs, dir);
     const segments = await listSegments(fs, dir);
     if (segments.length === 0) throw new WalError(`${WalErr.fileNotFound}: no segment in ${dir}`);
-    const { crc, tailEnd, repaired } = await readSegments(fs, dir, segments, st);
+    const from = startSegment(segments, st.start.index);
+    const { crc, tailEnd, repaired } = await readSegments(fs, dir, segments, from, (r) => st.apply(r));
     if (st.metadata === undefined) throw corruptError(segments[0]!.name, 0, 'no metadata record');
     if (!st.matched) throw new WalError(WalErr.snapshotNotFound);
     const tail = await fs.open(joinPath(dir, segments[segments.length - 1]!.name), 'r+');
@@ -253,8 +205,30 @@ export class Wal {
       state: st.hardState,
       lastIndex: st.lastIndex,
     });
-    const { metadata, hardState, entries, lastSnapshot: snapshot } = st;
-    return { wal, metadata, hardState, entries, snapshot, repaired };
+    const { metadata, hardState, entries, lastSnapshot: snapshot, base: entriesAfter } = st;
+    return { wal, metadata, hardState, entries, snapshot, entriesAfter, repaired };
+  }
+
+  /**
+   * Every snapshot marker in the WAL (compaction and restore markers, oldest first) and the last
+   * hard state, read without opening the WAL for writing (etcd's ValidSnapshotEntries). A snapshot
+   * file is usable to open from only if its (term, index) is here. A torn tail ends the read (it is
+   * not repaired here); damage anywhere else throws, as open() does.
+   */
+  static async snapshotMarkers(
+    fs: FileSystem,
+    dir: string,
+  ): Promise<{ markers: WalSnapshot[]; hardState: HardState }> {
+    const segments = await listSegments(fs, dir);
+    if (segments.length === 0) throw new WalError(`${WalErr.fileNotFound}: no segment in ${dir}`);
+    startSegment(segments, segments[0]!.index);
+    const markers: WalSnapshot[] = [];
+    let hardState = emptyHardState;
+    await readSegments(fs, dir, segments, 0, (r) => {
+      if (r.type === RecordType.Snapshot || r.type === RecordType.Restore) markers.push(r.snapshot);
+      else if (r.type === RecordType.State) hardState = r.state;
+    });
+    return { markers, hardState };
   }
 
   /** Index of the last entry saved (or the newest snapshot marker, if higher). */
@@ -272,8 +246,12 @@ export class Wal {
    * durable. Entries must be consecutive; an entry index at or below one saved before replaces the
    * saved tail from there on when the WAL is read back. A hard state that changes only the commit
    * index needs no sync (raft can learn it again): it is written with the next batch.
+   *
+   * `restore`, when given, says a snapshot (already saved as a file) replaced the whole log before
+   * these entries, as when a follower installs the leader's snapshot: a restore marker goes first
+   * in the batch, and on reading back every entry before it is void. `entries` must then follow it.
    */
-  save(hardState: HardState | undefined, entries: readonly Entry[]): Promise<void> {
+  save(hardState: HardState | undefined, entries: readonly Entry[], restore?: WalSnapshot): Promise<void> {
     return this.run(async () => {
       for (let i = 1; i < entries.length; i++) {
         assert(
@@ -281,13 +259,21 @@ export class Wal {
           'wal: entries of one save must be consecutive',
         );
       }
+      assert(
+        restore === undefined || entries.length === 0 || entries[0]!.index === restore.index + 1n,
+        'wal: entries saved with a restore must follow its snapshot',
+      );
       const known = this.pendingState ?? this.state;
       if (hardState !== undefined && !sameHardState(hardState, known)) this.pendingState = { ...hardState };
       const voteChanged =
         hardState !== undefined && (hardState.term !== this.state.term || hardState.vote !== this.state.vote);
-      if (entries.length === 0 && !voteChanged) return;
+      if (entries.length === 0 && !voteChanged && restore === undefined) return;
       const records: WalRecord[] = entries.map((entry) => ({ type: RecordType.Entry, entry }));
+      if (restore !== undefined) {
+        records.unshift({ type: RecordType.Restore, snapshot: { index: restore.index, term: restore.term } });
+      }
       await this.writeBatch(records);
+      if (restore !== undefined) this.enti = restore.index;
       if (entries.length > 0) this.enti = entries[entries.length - 1]!.index;
       if (this.tailOffset >= this.segmentSizeBytes) await this.cut();
     });
