@@ -1,0 +1,184 @@
+// One simulated raft node: a RawNode over a NodeLog on the node's simulated disk, and the tiny
+// state machine it applies committed entries to. The node follows raft's application loop for each
+// Ready: persist (snapshot, entries, hard state) before anything else, then send the messages, then
+// apply the committed entries, then advance. A disk error at any point stops the node (fail-stop);
+// `crash` drops every piece of memory the process had, and `start` rebuilds the node from its disk
+// alone. The checkers see every leader, commit, apply and snapshot restore.
+import type { Prng } from '../src/base/prng.js';
+import { assert } from '../src/base/assert.js';
+import { RawNode, type Ready } from '../src/raft/raw-node.js';
+import { StateType } from '../src/raft/raft.js';
+import type { Checkers } from './checkers.js';
+import type { SimDisk } from './disk.js';
+import type { NodeLog, StorageKind } from './node-storage.js';
+import { StateMachine, type Op } from './state-machine.js';
+import { EntryType, MessageType, type ConfState, type Message } from '../src/raft/types.js';
+import type { TickSchedule } from './clock.js';
+
+export interface RaftParams {
+  electionTick: number;
+  heartbeatTick: number;
+  maxSizePerMsg: number;
+  maxInflightMsgs: number;
+  checkQuorum: boolean;
+  preVote: boolean;
+  /** Take a snapshot and compact after this many applied entries. */
+  snapshotEvery: number;
+  /** Entries kept below the snapshot index when compacting. */
+  compactKeep: number;
+}
+
+/** What a node needs from the run: the network, the checkers and the workload. */
+export interface NodeEnv {
+  readonly checkers: Checkers;
+  send(m: Message): void;
+  /** Node `id` applied the first copy of `op`. */
+  onApplied(id: bigint, op: Op): void;
+  /** Node `id`, a leader, just sent MsgApp with entries (the Figure-8 fault injector watches this). */
+  onLeaderReplicated(id: bigint): void;
+  log(msg: string): void;
+}
+
+export class SimNode {
+  raw: RawNode | undefined;
+  private nodeLog: NodeLog | undefined;
+  sm: StateMachine | undefined;
+  private commit = 0n;
+  /** Highest index whose committed entry was reported to the checkers. */
+  private checkedCommit = 0n;
+  private lastSnap = 0n;
+  private confState: ConfState;
+  readonly stats = { starts: 0, crashes: 0, applied: 0, snapshots: 0, restored: 0 };
+
+  constructor(
+    readonly id: bigint,
+    readonly disk: SimDisk,
+    private readonly kind: StorageKind,
+    private readonly prng: Prng,
+    private readonly params: RaftParams,
+    readonly schedule: TickSchedule,
+    initialConf: ConfState,
+  ) {
+    this.confState = initialConf;
+  }
+
+  get up(): boolean {
+    return this.raw !== undefined;
+  }
+
+  /** Boots from the disk; throws (and stays down) if the disk fails. */
+  async start(env: NodeEnv): Promise<void> {
+    const log = await this.kind.open(this.id, this.disk);
+    const snap = log.storage.snapshot();
+    const { hardState } = log.storage.initialState();
+    this.confState = snap.metadata.confState;
+    this.sm = StateMachine.decode(snap.metadata.index, snap.data);
+    env.checkers.onSnapshotPoint(this.id, snap.metadata.index, snap.metadata.term);
+    env.checkers.onDigest(this.id, snap.metadata.index, this.sm.digest, 'restarting from a snapshot at');
+    this.commit = hardState.commit;
+    this.checkedCommit = snap.metadata.index;
+    this.lastSnap = snap.metadata.index;
+    this.nodeLog = log;
+    this.raw = new RawNode({
+      id: this.id,
+      electionTick: this.params.electionTick,
+      heartbeatTick: this.params.heartbeatTick,
+      storage: log.storage,
+      applied: snap.metadata.index,
+      maxSizePerMsg: this.params.maxSizePerMsg,
+      maxInflightMsgs: this.params.maxInflightMsgs,
+      checkQuorum: this.params.checkQuorum,
+      preVote: this.params.preVote,
+      prng: this.prng.fork(),
+    });
+    this.stats.starts++;
+    this.reportCommitted(env);
+  }
+
+  /** A power cut: the process and every unsynced byte are gone. */
+  crash(): void {
+    this.raw = undefined;
+    this.nodeLog = undefined;
+    this.sm = undefined;
+    this.disk.crash();
+    this.stats.crashes++;
+  }
+
+  /** Handles every pending Ready. Throws on a disk error (the caller crashes the node). */
+  async process(env: NodeEnv): Promise<void> {
+    while (this.raw !== undefined && this.raw.hasReady()) {
+      const rd = this.raw.ready();
+      await this.handle(env, rd);
+    }
+  }
+
+  private async handle(env: NodeEnv, rd: Ready): Promise<void> {
+    const raw = this.raw!;
+    const log = this.nodeLog!;
+    if (rd.softState !== undefined && rd.softState.raftState === StateType.StateLeader) {
+      env.checkers.onLeader(this.id, rd.hardState?.term ?? raw.basicStatus().hardState.term);
+    }
+    const snap = rd.snapshot !== undefined && rd.snapshot.metadata.index > 0n ? rd.snapshot : undefined;
+    await log.save({ hardState: rd.hardState, entries: rd.entries, snapshot: snap, mustSync: rd.mustSync });
+    if (snap !== undefined)
+      this.restoreSnapshot(env, snap.metadata.index, snap.data, snap.metadata.confState);
+    if (rd.hardState !== undefined && rd.hardState.commit > this.commit) this.commit = rd.hardState.commit;
+    this.reportCommitted(env);
+    let replicated = false;
+    for (const m of rd.messages) {
+      if (m.type === MessageType.MsgApp && m.entries.length > 0) replicated = true;
+      env.send(m);
+    }
+    if (replicated && raw.basicStatus().softState.raftState === StateType.StateLeader) {
+      env.onLeaderReplicated(this.id);
+    }
+    for (const e of rd.committedEntries) this.applyEntry(env, e);
+    raw.advance(rd);
+    await this.maybeSnapshot();
+  }
+
+  private restoreSnapshot(env: NodeEnv, index: bigint, data: Uint8Array, cs: ConfState): void {
+    this.sm = StateMachine.decode(index, data);
+    this.confState = cs;
+    this.lastSnap = index;
+    if (index > this.checkedCommit) this.checkedCommit = index;
+    if (index > this.commit) this.commit = index;
+    this.stats.restored++;
+    env.checkers.onDigest(this.id, index, this.sm.digest, 'restoring a snapshot at');
+  }
+
+  /** Reports the stable entries up to the commit index that the checkers have not seen from us. */
+  private reportCommitted(env: NodeEnv): void {
+    const s = this.nodeLog!.storage;
+    if (this.commit <= this.checkedCommit) return;
+    let lo = this.checkedCommit + 1n;
+    if (lo < s.firstIndex()) lo = s.firstIndex();
+    const hi = this.commit < s.lastIndex() ? this.commit : s.lastIndex();
+    if (hi >= lo)
+      for (const e of s.entries(lo, hi + 1n, Number.MAX_SAFE_INTEGER)) env.checkers.onCommitted(this.id, e);
+    this.checkedCommit = hi > this.checkedCommit ? hi : this.checkedCommit;
+  }
+
+  private applyEntry(env: NodeEnv, e: Ready['committedEntries'][number]): void {
+    const sm = this.sm!;
+    assert(e.type === EntryType.Normal, `node ${this.id}: unexpected conf change entry ${e.index}`);
+    const op = sm.apply(e);
+    this.stats.applied++;
+    env.checkers.onApply(this.id, e, this.commit, sm.digest);
+    if (op !== undefined) env.onApplied(this.id, op);
+  }
+
+  private async maybeSnapshot(): Promise<void> {
+    const sm = this.sm!;
+    if (sm.applied - this.lastSnap < BigInt(this.params.snapshotEvery)) return;
+    const keep = BigInt(this.params.compactKeep);
+    const compactTo = sm.applied - keep > this.lastSnap ? sm.applied - keep : this.lastSnap;
+    await this.nodeLog!.snapshotAndCompact(sm.applied, this.confState, sm.encode(), compactTo);
+    this.lastSnap = sm.applied;
+    this.stats.snapshots++;
+  }
+
+  stableEntries(): ReturnType<NodeLog['stableEntries']> {
+    return this.nodeLog!.stableEntries();
+  }
+}

@@ -1,0 +1,94 @@
+// The swarm options of one run, all drawn from the seed (as TigerBeetle's VOPR does): cluster
+// size, network quality, partition and crash rates, disk fault rates, raft knobs and workload.
+// Different seeds explore very different worlds — a lossless network with constant crashes, a
+// flaky one with one-way partitions, tiny messages that carry one entry each — rather than one
+// average world. The run prints them with --verbose so a failing seed can be understood.
+import type { Prng } from '../src/base/prng.js';
+import type { DiskFaultOptions } from './disk.js';
+import type { NetworkOptions } from './network.js';
+import type { RaftParams } from './node.js';
+import type { WorkloadOptions } from './workload.js';
+
+export interface FaultOptions {
+  /** Probability per time unit that the partition changes (new cut or heal). */
+  partitionRate: number;
+  /** Probability that a partition change heals everything instead of cutting. */
+  healShare: number;
+  /** Probability per time unit and live node of a crash. */
+  crashRate: number;
+  /** A crashed node restarts after a delay in [min, max] units. */
+  restartMin: number;
+  restartMax: number;
+  /** Probability that a leader that just replicated entries is crashed or isolated shortly after. */
+  leaderFaultRate: number;
+}
+
+export interface SwarmOptions {
+  nodes: number;
+  /** Time units per raft tick (each node's own interval is within ±20% of it). */
+  tickUnits: number;
+  raft: RaftParams;
+  network: NetworkOptions;
+  disk: DiskFaultOptions;
+  faults: FaultOptions;
+  workload: WorkloadOptions;
+  /** Length of the safety phase, in time units. */
+  safetyUnits: number;
+  /** The liveness phase must commit new proposals and converge within this many units. */
+  livenessUnits: number;
+}
+
+function pickNodes(prng: Prng): number {
+  return prng.pick([1, 2, 3, 3, 3, 4, 5, 5, 5, 6, 7]);
+}
+
+export function swarmOptions(prng: Prng, nodes?: number): SwarmOptions {
+  const tickUnits = 10;
+  const electionTick = prng.pick([5, 10, 10, 20]);
+  const maxDelay = prng.intBetween(1, prng.chance(0.3) ? 60 : 20);
+  return {
+    nodes: nodes ?? pickNodes(prng),
+    tickUnits,
+    raft: {
+      electionTick,
+      heartbeatTick: prng.intBetween(1, Math.max(1, Math.floor(electionTick / 3))),
+      // One entry per message half the time: followers then ack entries one by one, the condition
+      // under which a wrong commit rule (Raft paper Figure 8) can commit an old term's entry.
+      maxSizePerMsg: prng.chance(0.5) ? 1 : prng.pick([64, 1024, 1024 * 1024]),
+      maxInflightMsgs: prng.pick([1, 4, 256]),
+      checkQuorum: prng.chance(0.8),
+      preVote: prng.chance(0.8),
+      snapshotEvery: prng.pick([5, 20, 100, 1000]),
+      compactKeep: prng.pick([0, 2, 10]),
+    },
+    network: {
+      minDelay: 1,
+      maxDelay,
+      lossRate: prng.pick([0, 0, 0.01, 0.05, 0.2]),
+      dupRate: prng.pick([0, 0.01, 0.05]),
+      reorderRate: prng.pick([0, 0.01, 0.1]),
+      reorderDelay: prng.intBetween(10, 200),
+    },
+    disk: {
+      writeErrorRate: prng.pick([0, 0, 0.001, 0.005]),
+      readErrorRate: prng.pick([0, 0, 0.001]),
+      syncErrorRate: prng.pick([0, 0, 0.001, 0.005]),
+    },
+    faults: {
+      partitionRate: prng.pick([0, 0.001, 0.005, 0.02]),
+      healShare: prng.pick([0.3, 0.5]),
+      crashRate: prng.pick([0, 0.0002, 0.001, 0.003]),
+      restartMin: 10,
+      restartMax: prng.pick([100, 500, 2000]),
+      leaderFaultRate: prng.pick([0, 0.02, 0.1, 0.3]),
+    },
+    workload: {
+      clients: prng.intBetween(1, 4),
+      proposeRate: prng.pick([0.005, 0.02, 0.1]),
+      maxOutstanding: prng.intBetween(1, 4),
+      retryAfter: prng.intBetween(100, 600),
+    },
+    safetyUnits: 5000,
+    livenessUnits: 10000,
+  };
+}

@@ -1,0 +1,115 @@
+// One seed, start to finish: draw the swarm options, boot the cluster, run the safety phase under
+// faults, then the liveness phase (a healed majority core, no more faults) which must acknowledge
+// new proposals and apply every acknowledged one on every core node within its bound. Any checker
+// violation, raft assertion or unexpected error fails the seed with a one-line reason.
+import { Prng } from '../src/base/prng.js';
+import { SimFailure } from './checkers.js';
+import { Cluster } from './cluster.js';
+import { MemoryStorageKind, type StorageKind } from './node-storage.js';
+import { swarmOptions, type SwarmOptions } from './options.js';
+
+export interface RunOptions {
+  /** Cluster size (1–7); drawn from the seed when absent. */
+  nodes?: number;
+  /** 'wal' (default): src/wal over the simulated disk; 'memory': MemoryStorage, atomic saves. */
+  storage?: 'wal' | 'memory';
+  /** Receives one line per notable event. */
+  log?: (line: string) => void;
+  /** Overrides of the drawn options (tests use this to shorten runs). */
+  tweak?: (o: SwarmOptions) => void;
+}
+
+export interface SeedStats {
+  nodes: number;
+  units: number;
+  leaders: number;
+  maxCommitted: bigint;
+  acked: number;
+  crashes: number;
+  restarts: number;
+  partitions: number;
+  messages: number;
+  livenessUnits: number;
+}
+
+export interface SeedResult {
+  ok: boolean;
+  failure?: string;
+  stats: SeedStats;
+}
+
+/** The new acknowledged operations the liveness phase requires. */
+const LIVENESS_ACKS = 3;
+
+async function storageKind(name: 'wal' | 'memory'): Promise<StorageKind> {
+  if (name === 'memory') return new MemoryStorageKind();
+  const { WalStorageKind } = await import('./wal-storage-kind.js');
+  return new WalStorageKind();
+}
+
+function describeError(err: unknown): string {
+  if (err instanceof SimFailure) return err.message;
+  if (err instanceof Error)
+    return `${err.name}: ${err.message}${err.stack ? ` @ ${err.stack.split('\n')[1]?.trim()}` : ''}`;
+  return String(err);
+}
+
+export async function runSeed(seed: number, opts: RunOptions = {}): Promise<SeedResult> {
+  const prng = new Prng(seed);
+  const swarm = swarmOptions(prng.fork(), opts.nodes);
+  opts.tweak?.(swarm);
+  const c = new Cluster(prng.fork(), swarm, await storageKind(opts.storage ?? 'wal'), opts.log);
+  opts.log?.(`seed ${seed} options ${JSON.stringify(swarm)}`);
+  let failure: string | undefined;
+  let livenessStart = 0;
+  try {
+    await c.boot();
+    for (let t = 0; t < swarm.safetyUnits; t++) {
+      await c.unit();
+      if (t % 250 === 249) c.checkLogMatching();
+    }
+    livenessStart = c.clock.now;
+    await c.enterLiveness();
+    failure = await runLiveness(c, swarm.livenessUnits);
+    c.checkLogMatching();
+  } catch (err) {
+    failure = describeError(err);
+  }
+  const stats: SeedStats = {
+    nodes: swarm.nodes,
+    units: c.clock.now,
+    leaders: c.checkers.stats.leaders,
+    maxCommitted: c.checkers.stats.maxCommitted,
+    acked: c.workload.stats.acked,
+    crashes: c.stats.crashes,
+    restarts: c.stats.restarts,
+    partitions: c.stats.partitions,
+    messages: c.network.stats.sent,
+    livenessUnits: livenessStart === 0 ? 0 : c.clock.now - livenessStart,
+  };
+  if (failure !== undefined) opts.log?.(`FAILED at ${c.clock.now}: ${failure}`);
+  return failure === undefined
+    ? { ok: true, stats }
+    : { ok: false, failure: `[t=${c.clock.now}] ${failure}`, stats };
+}
+
+/** Runs until the core has acknowledged new work and applied every acknowledged operation. */
+async function runLiveness(c: Cluster, bound: number): Promise<string | undefined> {
+  const core = c.nodes.filter((n) => c.core.includes(n.id));
+  for (let t = 0; t < bound; t++) {
+    await c.unit();
+    if (t % 250 === 249) c.checkLogMatching();
+    if (c.workload.stats.ackedSinceMark < LIVENESS_ACKS) continue;
+    c.workload.active = false;
+    const acked = [...c.checkers.acked];
+    if (core.every((n) => n.up && acked.every((k) => n.sm!.ops.has(k)))) {
+      c.checkers.checkAcked(core.map((n) => ({ id: n.id, ops: n.sm!.ops })));
+      return undefined;
+    }
+  }
+  if (c.workload.stats.ackedSinceMark < LIVENESS_ACKS) {
+    return `liveness: the healed core ${c.core.join(',')} acknowledged ${c.workload.stats.ackedSinceMark} of ${LIVENESS_ACKS} new proposals within ${bound} units`;
+  }
+  c.checkers.checkAcked(core.map((n) => ({ id: n.id, ops: n.sm?.ops ?? new Set<string>() })));
+  return `liveness: the healed core ${c.core.join(',')} did not converge within ${bound} units`;
+}
