@@ -202,19 +202,19 @@ export class WalStorage implements Storage {
    */
   compact(index: bigint): Promise<void> {
     return this.serial(async () => {
-      let refused: unknown;
+      let refused = false;
       try {
         this.mem.compact(index);
       } catch (err) {
         // Compacted in memory already (e.g. a reopened storage starts at its snapshot): the WAL
         // may still hold segments to release.
         if (err !== ErrCompacted) throw err;
-        refused = err;
+        refused = true;
       }
       const snapIndex = this.mem.snapshot().metadata.index;
       await this.wal.releaseTo(index < snapIndex ? index : snapIndex);
       await this.snapshotter.purge(this.keepSnapshots);
-      if (refused !== undefined) throw refused;
+      if (refused) throw ErrCompacted;
     });
   }
 
