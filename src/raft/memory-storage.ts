@@ -29,6 +29,18 @@ export class MemoryStorage implements Storage {
     return { hardState: { ...this.hardState }, confState: this.snap.metadata.confState };
   }
 
+  /**
+   * Give a still empty storage its initial membership without a snapshot index, so a group can start
+   * from an empty log (index 0, as etcd-io/raft's own tests do). Otherwise use applySnapshot.
+   */
+  bootstrapConfState(cs: ConfState): void {
+    assert(
+      this.snap.metadata.index === 0n && this.ents.length === 1,
+      'bootstrapConfState on a non-empty storage',
+    );
+    this.snap = { ...this.snap, metadata: { ...this.snap.metadata, confState: cs } };
+  }
+
   setHardState(hs: HardState): void {
     this.hardState = { ...hs };
   }
