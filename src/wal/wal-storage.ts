@@ -162,7 +162,12 @@ export class WalStorage implements Storage {
           first === undefined || first <= this.mem.lastIndex() + 1n,
           `wal storage: missing log entry [last: ${this.mem.lastIndex()}, append at: ${first}]`,
         );
-        await this.wal.save(hardState, entries);
+        // As MemoryStorage.append does, skip entries already compacted away.
+        const firstKept = this.mem.firstIndex();
+        await this.wal.save(
+          hardState,
+          entries.filter((e) => e.index >= firstKept),
+        );
       }
       this.mem.append(entries);
       if (hardState !== undefined) this.mem.setHardState(hardState);
