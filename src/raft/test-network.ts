@@ -47,6 +47,11 @@ export interface NetworkOptions {
    */
   snapshotBootstrap?: boolean;
   logger?: RaftLogger;
+  /**
+   * After applying a conf change, record a snapshot at its index with the new ConfState (as an
+   * application snapshotting often would), so that a new member can be caught up from it.
+   */
+  snapshotOnConfChange?: boolean;
 }
 
 export function confState(voters: bigint[], learners: bigint[] = []): ConfState {
@@ -162,7 +167,9 @@ export class Network {
       if (e.type === EntryType.Normal) continue;
       const cc: ConfChangeV2 =
         e.type === EntryType.ConfChange ? asV2(decodeConfChange(e.data)) : decodeConfChangeV2(e.data);
-      n.confStates.push(n.rn.applyConfChange(cc));
+      const cs = n.rn.applyConfChange(cc);
+      n.confStates.push(cs);
+      if (this.opts.snapshotOnConfChange === true) n.storage.createSnapshot(e.index, cs, new Uint8Array(0));
     }
   }
 
