@@ -5,7 +5,7 @@
 // seed's Prng, nodes are visited in id order, and the only asynchrony is the in-memory disk's
 // already-resolved promises, awaited one at a time — so a seed replays exactly.
 import { Prng } from '../src/base/prng.js';
-import { ErrStepPeerNotFound } from '../src/raft/errors.js';
+import { ErrProposalDropped, ErrStepPeerNotFound } from '../src/raft/errors.js';
 import { SnapshotStatus } from '../src/raft/raw-node.js';
 import { MessageType, type Message, type Snapshot } from '../src/raft/types.js';
 import { Checkers, SimFailure } from './checkers.js';
@@ -207,8 +207,10 @@ export class Cluster implements NodeEnv {
       try {
         to.raw!.step(msg);
       } catch (err) {
-        if (err !== ErrStepPeerNotFound) throw err;
+        // A forwarded proposal that reaches a node with no leader (or a transferring leader) is dropped.
+        if (err !== ErrStepPeerNotFound && err !== ErrProposalDropped) throw err;
       }
+      to.observe(this);
     }
   }
 
@@ -218,7 +220,11 @@ export class Cluster implements NodeEnv {
     if (!this.liveness) this.randomFaults();
     this.deliver();
     const now = this.clock.now;
-    for (const n of this.nodes) if (n.up && n.schedule.due(now)) n.raw!.tick();
+    for (const n of this.nodes) {
+      if (!n.up || !n.schedule.due(now)) continue;
+      n.raw!.tick();
+      n.observe(this);
+    }
     const targets = this.liveness ? this.nodes.filter((n) => this.core.includes(n.id)) : this.nodes;
     this.workload.step(now, targets);
     for (const n of this.nodes) {
@@ -251,6 +257,13 @@ export class Cluster implements NodeEnv {
     this.network.heal();
     this.network.split(this.core, rest);
     this.network.opts = { ...this.network.opts, lossRate: Math.min(this.network.opts.lossRate, 0.05) };
+    if (!this.opts.raft.preVote) {
+      // Without pre-vote, candidates with stale logs keep bumping the term and resetting the
+      // timers of the one node that could win, which may last arbitrarily long (Raft thesis §9.6).
+      // Liveness is owed only with pre-vote, so the core restarts with it turned on.
+      this.opts.raft.preVote = true;
+      for (const id of this.core) this.crash(this.node(id)!, 'restart with pre-vote for the liveness phase');
+    }
     for (const id of this.core) await this.restart(this.node(id)!);
     this.workload.mark();
     this.log(`liveness phase: core ${this.core.join(',')}`);

@@ -32,7 +32,7 @@ export interface RaftParams {
 export interface NodeEnv {
   readonly checkers: Checkers;
   send(m: Message): void;
-  /** Node `id` applied the first copy of `op`. */
+  /** Node `id` applied an entry carrying `op` (its state now holds `op`). */
   onApplied(id: bigint, op: Op): void;
   /** Node `id`, a leader, just sent MsgApp with entries (the Figure-8 fault injector watches this). */
   onLeaderReplicated(id: bigint): void;
@@ -104,6 +104,12 @@ export class SimNode {
     this.stats.crashes++;
   }
 
+  /** Reports this node to the election-safety checker if it is a leader now. */
+  observe(env: NodeEnv): void {
+    const st = this.raw?.basicStatus();
+    if (st !== undefined && st.raftState === StateType.StateLeader) env.checkers.onLeader(this.id, st.term);
+  }
+
   /** Handles every pending Ready. Throws on a disk error (the caller crashes the node). */
   async process(env: NodeEnv): Promise<void> {
     while (this.raw !== undefined && this.raw.hasReady()) {
@@ -116,7 +122,9 @@ export class SimNode {
     const raw = this.raw!;
     const log = this.nodeLog!;
     if (rd.softState !== undefined && rd.softState.raftState === StateType.StateLeader) {
-      env.checkers.onLeader(this.id, rd.hardState?.term ?? raw.basicStatus().hardState.term);
+      const term = raw.basicStatus().term;
+      env.checkers.onLeader(this.id, term);
+      env.log(`node ${this.id} is leader of term ${term}`);
     }
     const snap = rd.snapshot !== undefined && rd.snapshot.metadata.index > 0n ? rd.snapshot : undefined;
     await log.save({ hardState: rd.hardState, entries: rd.entries, snapshot: snap, mustSync: rd.mustSync });
@@ -129,7 +137,7 @@ export class SimNode {
       if (m.type === MessageType.MsgApp && m.entries.length > 0) replicated = true;
       env.send(m);
     }
-    if (replicated && raw.basicStatus().softState.raftState === StateType.StateLeader) {
+    if (replicated && raw.basicStatus().raftState === StateType.StateLeader) {
       env.onLeaderReplicated(this.id);
     }
     for (const e of rd.committedEntries) this.applyEntry(env, e);

@@ -45,7 +45,9 @@ function pickNodes(prng: Prng): number {
 export function swarmOptions(prng: Prng, nodes?: number): SwarmOptions {
   const tickUnits = 10;
   const electionTick = prng.pick([5, 10, 10, 20]);
-  const maxDelay = prng.intBetween(1, prng.chance(0.3) ? 60 : 20);
+  // A round trip must fit well inside an election timeout, or no election can ever finish.
+  const timeoutUnits = electionTick * tickUnits;
+  const maxDelay = prng.intBetween(1, Math.max(2, Math.floor(timeoutUnits / (prng.chance(0.3) ? 4 : 10))));
   return {
     nodes: nodes ?? pickNodes(prng),
     tickUnits,
@@ -67,7 +69,7 @@ export function swarmOptions(prng: Prng, nodes?: number): SwarmOptions {
       lossRate: prng.pick([0, 0, 0.01, 0.05, 0.2]),
       dupRate: prng.pick([0, 0.01, 0.05]),
       reorderRate: prng.pick([0, 0.01, 0.1]),
-      reorderDelay: prng.intBetween(10, 200),
+      reorderDelay: prng.intBetween(10, timeoutUnits),
     },
     disk: {
       writeErrorRate: prng.pick([0, 0, 0.001, 0.005]),

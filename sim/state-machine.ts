@@ -54,16 +54,17 @@ export class StateMachine {
     this.digest = digest;
   }
 
-  /** Applies the next entry; returns the operation it carries if it is the first copy of it. */
+  /**
+   * Applies the next entry; returns the operation it carries, if any (a repeated copy of an
+   * operation changes nothing but is still returned: the operation is in the state).
+   */
   apply(e: Entry): Op | undefined {
     assert(e.index === this.applied + 1n, `apply of ${e.index} after ${this.applied}`);
     this.applied = e.index;
     this.digest = fnv(fnv(fnv(this.digest, u64(e.index)), u64(e.term)), e.data);
     if (e.type !== EntryType.Normal || e.data.length === 0) return undefined;
     const op = decodeOp(e.data);
-    const k = opKey(op.client, op.seq);
-    if (this.ops.has(k)) return undefined;
-    this.ops.add(k);
+    this.ops.add(opKey(op.client, op.seq));
     return op;
   }
 

@@ -87,7 +87,7 @@ export class Workload {
     if (guessed !== undefined) return guessed;
     // Ask a random live node who leads; go there if it knows, else stay with the one asked.
     const asked = this.prng.pick(up);
-    const lead = asked.raw!.basicStatus().softState.lead;
+    const lead = asked.raw!.basicStatus().lead;
     const leader = up.find((n) => n.id === lead);
     c.guess = (leader ?? asked).id;
     return leader ?? asked;
@@ -107,7 +107,7 @@ export class Workload {
       return;
     }
     // A follower forwards the proposal; the client keeps talking to the leader it knows.
-    const lead = n.raw!.basicStatus().softState.lead;
+    const lead = n.raw!.basicStatus().lead;
     if (lead !== 0n && lead !== n.id) c.guess = lead;
   }
 
