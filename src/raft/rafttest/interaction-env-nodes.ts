@@ -215,7 +215,9 @@ export function handleProcessReady(env: InteractionEnv, c: TestCase): void {
 /**
  * One Ready, handled in the order an application must: persist the snapshot, entries and HardState;
  * queue the messages (sending comes after persisting); apply the committed entries, conf changes
- * through applyConfChange; then advance.
+ * through applyConfChange; then advance. After applying, the node snapshots its state
+ * (createSnapshot) as an application with a snapshot interval of one would, so a leader that must
+ * send a snapshot sends its current state and configuration, not the bootstrap one.
  */
 export function processReady(env: InteractionEnv, n: EnvNode): void {
   const rd = n.rawNode.ready();
@@ -228,6 +230,10 @@ export function processReady(env: InteractionEnv, n: EnvNode): void {
   if (rd.hardState !== undefined) n.storage.setHardState(rd.hardState);
   env.messages.push(...rd.messages);
   for (const e of rd.committedEntries) apply(n, e);
+  const state = n.history[n.history.length - 1] as Snapshot;
+  if (state.metadata.index > n.storage.snapshot().metadata.index) {
+    n.storage.createSnapshot(state.metadata.index, state.metadata.confState, state.data);
+  }
   n.rawNode.advance(rd);
 }
 
@@ -266,17 +272,18 @@ function raftLog(env: InteractionEnv, n: EnvNode): void {
 }
 
 /**
- * compact ID INDEX: the application snapshots its state at applied index INDEX (createSnapshot) and
- * drops the log up to it (compact), so the first index becomes INDEX+1; prints the remaining log.
+ * compact ID INDEX: drops the log up to applied index INDEX (MemoryStorage.compact), so the first
+ * index becomes INDEX+1; prints the remaining log. processReady has already snapshotted the applied
+ * state, so a follower that needs the dropped entries gets that snapshot instead.
  */
 export function handleCompact(env: InteractionEnv, c: TestCase): void {
   const n = env.node(firstId(c));
   const arg = c.args[1];
   if (arg === undefined) throw new Error('compact: expected ID and INDEX');
   const index = BigInt(arg.key);
-  const state = n.history.find((s) => s.metadata.index === index);
-  if (state === undefined) throw new Error(`compact: index ${index} is not applied on ${n.id}`);
-  n.storage.createSnapshot(index, state.metadata.confState, state.data);
+  if (index > n.storage.snapshot().metadata.index) {
+    throw new Error(`compact: index ${index} is not applied on ${n.id}`);
+  }
   n.storage.compact(index);
   raftLog(env, n);
 }
