@@ -38,6 +38,8 @@ export const levelNames = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL', 'NONE'] as
 export class RedirectLogger implements RaftLogger {
   out: string[] = [];
   level = 0;
+  /** Set when harness output was withheld at level NONE, so the command reports "ok (quiet)". */
+  quieted = false;
 
   private log(lvl: number, msg: string): void {
     if (lvl >= this.level) this.out.push(`${levelNames[lvl]} ${msg}`);
@@ -60,12 +62,16 @@ export class RedirectLogger implements RaftLogger {
   }
   /** Output of the harness itself (Readys, messages, status); suppressed only at level NONE. */
   write(text: string): void {
-    if (this.level >= levelNames.length - 1) return;
+    if (this.level >= levelNames.length - 1) {
+      if (text !== '') this.quieted = true;
+      return;
+    }
     for (const l of text.replace(/\n+$/, '').split('\n')) this.out.push(l);
   }
   take(): string {
     const s = this.out.join('\n');
     this.out = [];
+    this.quieted = false;
     return s;
   }
 }
@@ -119,9 +125,10 @@ export class InteractionEnv {
     } catch (e) {
       this.output.out.push(e instanceof Error ? e.message : String(e));
     }
+    const quieted = this.output.quieted;
     const text = this.output.take();
     if (text !== '') return text;
-    return this.output.level >= levelNames.length - 1 ? 'ok (quiet)' : 'ok';
+    return quieted ? 'ok (quiet)' : 'ok';
   }
 }
 
