@@ -60,7 +60,11 @@ export async function openMemberStorage(
     boot = { hardState: emptyHardState, entries: [], snapshotIndex: 0n, snapshotTerm: 0n, fresh, ...ids };
   } else {
     // Read the WAL from the newest snapshot on: everything before it is in the backend already.
-    const { snapshot, skipped } = await snapshotter.loadNewest();
+    // Only a snapshot the WAL has a marker for counts: a crash between writing the .snap file and
+    // its marker leaves a file the log cannot start from.
+    const { markers } = await Wal.snapshotMarkers(fs, walDir);
+    const known = new Set(markers.map((m) => `${m.term}/${m.index}`));
+    const { snapshot, skipped } = await snapshotter.loadNewest((m) => known.has(`${m.term}/${m.index}`));
     for (const k of skipped)
       logger.warn('skipped a damaged snapshot file', { file: k.name, reason: k.reason });
     const from =
