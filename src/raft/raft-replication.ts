@@ -4,7 +4,8 @@
 // whose term is at most the leader's logTerm, with that term — so the leader can skip a whole
 // divergent term per round trip instead of one index.
 import { ErrCompacted, ErrSnapshotTemporarilyUnavailable, ErrUnavailable } from './errors.js';
-import { hexId, isEmptySnap, type Raft } from './raft.js';
+import { isEmptySnap, type Raft } from './raft.js';
+import { hexId } from './util.js';
 import { entrySizeBytes } from './storage.js';
 import { StateType as ProgressState } from './tracker/state.js';
 import { MessageType, newMessage, type Entry, type Message, type Snapshot } from './types.js';

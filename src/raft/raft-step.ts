@@ -5,7 +5,9 @@ import { decodeConfChange, decodeConfChangeV2, asV2 } from './confchange/conf-ch
 import { StateType } from './config.js';
 import { ErrProposalDropped } from './errors.js';
 import { VoteResult } from './quorum/quorum.js';
-import { CampaignType, hexId, type Raft } from './raft.js';
+import { CampaignType } from './raft-election.js';
+import type { Raft } from './raft.js';
+import { hexId } from './util.js';
 import {
   bcastAppend,
   bcastHeartbeat,

@@ -1,22 +1,21 @@
 // The raft state machine (etcd-io/raft's raft struct): roles and their transitions, ticks, the
-// term rules applied to every message, elections (pre-vote, leader stickiness, transfer), and
-// membership changes. It only reacts to step() and tick(); what it wants done is left in `msgs`,
-// the log's unstable part and `readStates`, collected by RawNode into a Ready. Replication and the
-// per-role message handlers live in raft-replication.ts and raft-step.ts.
+// leader's log appends and the uncommitted-size limit. It only reacts to step() and tick(); what it
+// wants done is left in `msgs`, the log's unstable part and `readStates`, collected by RawNode into
+// a Ready. The rest lives beside it: elections and term rules in raft-election.ts, replication in
+// raft-replication.ts, per-role message handlers in raft-step.ts, conf changes and snapshot
+// restore in raft-membership.ts.
 import type { Prng } from '../base/prng.js';
-import { Changer } from './confchange/confchange.js';
-import { enterJoint, leaveJoint } from './confchange/conf-change.js';
-import { restore as restoreConfig } from './confchange/restore.js';
 import { StateType, stateTypeName, validateConfig, type Config } from './config.js';
 import { ErrProposalDropped } from './errors.js';
 import { discardRaftLogger, type RaftLogger } from './logger.js';
-import { VoteResult } from './quorum/quorum.js';
 import { RaftLog } from './raft-log.js';
-import { bcastAppend, maybeSendAppend, sendAppend } from './raft-replication.js';
+import { campaign, CampaignType, handleVote, hup, poll, stepTerm } from './raft-election.js';
+import { applyConfChange, restoreConfState, restoreSnapshot, switchToConfig } from './raft-membership.js';
+import { sendAppend } from './raft-replication.js';
 import { stepCandidate, stepFollower, stepLeader } from './raft-step.js';
 import { ReadOnly, type ReadState } from './read-only.js';
 import { Progress, type ProgressMap } from './tracker/progress.js';
-import { ProgressTracker, type TrackerConfig } from './tracker/tracker.js';
+import { ProgressTracker, type TrackerConfig, type VoteTally } from './tracker/tracker.js';
 import {
   EntryType,
   MessageType,
@@ -30,7 +29,7 @@ import {
   type Message,
   type Snapshot,
 } from './types.js';
-import { assertConfStatesEquivalent, describeConfState, voteRespMsgType } from './util.js';
+import { hexId } from './util.js';
 
 export { StateType, stateTypeName, type Config } from './config.js';
 
@@ -39,24 +38,8 @@ export interface SoftState {
   raftState: StateType;
 }
 
-/** Why a node campaigns. A transfer campaign bypasses leader stickiness on the voters. */
-export const CampaignType = {
-  PreElection: 'CampaignPreElection',
-  Election: 'CampaignElection',
-  Transfer: 'CampaignTransfer',
-} as const;
-export type CampaignType = (typeof CampaignType)[keyof typeof CampaignType];
-
-const transferContext = new TextEncoder().encode(CampaignType.Transfer);
-
-function isTransferContext(ctx: Uint8Array): boolean {
-  return ctx.length === transferContext.length && ctx.every((b, i) => b === transferContext[i]);
-}
-
-/** An ID as etcd-io/raft prints it (%x). */
-export function hexId(id: bigint): string {
-  return id.toString(16);
-}
+export { CampaignType };
+export { hexId } from './util.js';
 
 export class Raft {
   readonly id: bigint;
@@ -109,7 +92,7 @@ export class Raft {
     this.disableProposalForwarding = c.disableProposalForwarding;
 
     const { hardState, confState } = c.storage.initialState();
-    this.restoreConfState(confState);
+    restoreConfState(this, confState);
     if (!isEmptyHardState(hardState)) this.loadState(hardState);
     if (c.applied > 0n) this.raftLog.appliedTo(c.applied);
     this.becomeFollower(this.term, None);
@@ -188,7 +171,9 @@ export class Raft {
       );
     } catch (err) {
       if (err !== ErrProposalDropped) throw err;
-      this.logger.debug(`not initiating automatic transition out of joint configuration: ${ErrProposalDropped.message}`);
+      this.logger.debug(
+        `not initiating automatic transition out of joint configuration: ${ErrProposalDropped.message}`,
+      );
     }
   }
 
@@ -314,56 +299,23 @@ export class Raft {
 
   /** Start a (pre-)election: become (pre-)candidate, vote for ourselves, ask every other voter. */
   campaign(t: CampaignType): void {
-    if (!this.promotable())
-      this.logger.warn(`${hexId(this.id)} is unpromotable; campaign() should have been called`);
-    let term: bigint;
-    let voteMsg: MessageType;
-    if (t === CampaignType.PreElection) {
-      this.becomePreCandidate();
-      voteMsg = MessageType.MsgPreVote;
-      // A pre-vote asks for the term we would campaign in, without moving to it.
-      term = this.term + 1n;
-    } else {
-      this.becomeCandidate();
-      voteMsg = MessageType.MsgVote;
-      term = this.term;
-    }
-    const { result } = this.poll(this.id, voteRespMsgType(voteMsg), true);
-    if (result === VoteResult.VoteWon) {
-      // a single-voter config wins at once
-      if (t === CampaignType.PreElection) this.campaign(CampaignType.Election);
-      else this.becomeLeader();
-      return;
-    }
-    const lastIndex = this.raftLog.lastIndex();
-    const lastTerm = this.raftLog.lastTerm();
-    for (const id of this.prs.config.voters.ids()) {
-      if (id === this.id) continue;
-      this.logger.info(
-        `${hexId(this.id)} [logterm: ${lastTerm}, index: ${lastIndex}] sent ${messageTypeName(voteMsg)} request to ${hexId(id)} at term ${this.term}`,
-      );
-      const context = t === CampaignType.Transfer ? transferContext : new Uint8Array(0);
-      this.send(newMessage({ type: voteMsg, to: id, term, index: lastIndex, logTerm: lastTerm, context }));
-    }
+    campaign(this, t);
   }
 
-  poll(id: bigint, t: MessageType, v: boolean): { granted: number; rejected: number; result: VoteResult } {
-    const what = v ? messageTypeName(t) : `${messageTypeName(t)} rejection`;
-    this.logger.info(`${hexId(this.id)} received ${what} from ${hexId(id)} at term ${this.term}`);
-    this.prs.recordVote(id, v);
-    return this.prs.tallyVotes();
+  poll(id: bigint, t: MessageType, v: boolean): VoteTally {
+    return poll(this, id, t, v);
   }
 
   /** Handle one message (from a peer, or a local one such as MsgHup, MsgProp, MsgBeat). */
   step(m: Message): void {
-    if (!this.stepTerm(m)) return;
+    if (!stepTerm(this, m)) return;
     switch (m.type) {
       case MessageType.MsgHup:
-        this.hup();
+        hup(this);
         return;
       case MessageType.MsgVote:
       case MessageType.MsgPreVote:
-        this.handleVote(m);
+        handleVote(this, m);
         return;
       default:
         if (this.state === StateType.StateLeader) stepLeader(this, m);
@@ -372,156 +324,9 @@ export class Raft {
     }
   }
 
-  /**
-   * The term rules every message passes first. Returns false when the message is fully handled
-   * (ignored or answered) here.
-   */
-  private stepTerm(m: Message): boolean {
-    if (m.term === 0n) return true; // local message
-    if (m.term > this.term) {
-      if (m.type === MessageType.MsgVote || m.type === MessageType.MsgPreVote) {
-        const force = isTransferContext(m.context);
-        const inLease = this.checkQuorum && this.lead !== None && this.electionElapsed < this.electionTimeout;
-        if (!force && inLease) {
-          // Leader stickiness: we heard from a leader within the election timeout, so a vote request
-          // from a node that merely timed out (e.g. was partitioned) must not depose it.
-          this.logger.info(
-            `${hexId(this.id)} [logterm: ${this.raftLog.lastTerm()}, index: ${this.raftLog.lastIndex()}, vote: ${hexId(this.vote)}] ignored ${messageTypeName(m.type)} from ${hexId(m.from)} [logterm: ${m.logTerm}, index: ${m.index}] at term ${this.term}: lease is not expired (remaining ticks: ${this.electionTimeout - this.electionElapsed})`,
-          );
-          return false;
-        }
-      }
-      if (m.type === MessageType.MsgPreVote || (m.type === MessageType.MsgPreVoteResp && !m.reject)) {
-        // A pre-vote (or a granted pre-vote response) carries a future term but does not move ours.
-        return true;
-      }
-      this.logger.info(
-        `${hexId(this.id)} [term: ${this.term}] received a ${messageTypeName(m.type)} message with higher term from ${hexId(m.from)} [term: ${m.term}]`,
-      );
-      const fromLeader =
-        m.type === MessageType.MsgApp ||
-        m.type === MessageType.MsgHeartbeat ||
-        m.type === MessageType.MsgSnap;
-      this.becomeFollower(m.term, fromLeader ? m.from : None);
-      return true;
-    }
-    if (m.term < this.term) {
-      this.stepLowerTerm(m);
-      return false;
-    }
-    return true;
-  }
-
-  private stepLowerTerm(m: Message): void {
-    if (
-      (this.checkQuorum || this.preVote) &&
-      (m.type === MessageType.MsgHeartbeat || m.type === MessageType.MsgApp)
-    ) {
-      // A stale leader (e.g. after a partition with check-quorum/pre-vote keeping our term from
-      // reaching it) learns the new term from this response and steps down.
-      this.send(newMessage({ type: MessageType.MsgAppResp, to: m.from }));
-    } else if (m.type === MessageType.MsgPreVote) {
-      this.logger.info(
-        `${hexId(this.id)} [logterm: ${this.raftLog.lastTerm()}, index: ${this.raftLog.lastIndex()}, vote: ${hexId(this.vote)}] rejected ${messageTypeName(m.type)} from ${hexId(m.from)} [logterm: ${m.logTerm}, index: ${m.index}] at term ${this.term}`,
-      );
-      this.send(newMessage({ type: MessageType.MsgPreVoteResp, to: m.from, term: this.term, reject: true }));
-    } else {
-      this.logger.info(
-        `${hexId(this.id)} [term: ${this.term}] ignored a ${messageTypeName(m.type)} message with lower term from ${hexId(m.from)} [term: ${m.term}]`,
-      );
-    }
-  }
-
-  private hup(): void {
-    if (this.state === StateType.StateLeader) {
-      this.logger.debug(`${hexId(this.id)} ignoring MsgHup because already leader`);
-      return;
-    }
-    if (!this.promotable()) {
-      this.logger.warn(`${hexId(this.id)} is unpromotable and can not campaign; ignoring MsgHup`);
-      return;
-    }
-    // A node that has committed but unapplied conf changes does not know its final config yet.
-    if (this.raftLog.committed > this.raftLog.applied) {
-      const ents = this.raftLog.mustSlice(
-        this.raftLog.applied + 1n,
-        this.raftLog.committed + 1n,
-        Number.MAX_SAFE_INTEGER,
-      );
-      const n = ents.filter((e) => e.type !== EntryType.Normal).length;
-      if (n !== 0) {
-        this.logger.warn(
-          `${hexId(this.id)} cannot campaign at term ${this.term} since there are still ${n} pending configuration changes to apply`,
-        );
-        return;
-      }
-    }
-    this.logger.info(`${hexId(this.id)} is starting a new election at term ${this.term}`);
-    this.campaign(this.preVote ? CampaignType.PreElection : CampaignType.Election);
-  }
-
-  private handleVote(m: Message): void {
-    // We can vote for m.from if we already did, or if we have voted for nobody and know no leader in
-    // this term; a pre-vote for a future term is granted on the log check alone.
-    const canVote =
-      this.vote === m.from ||
-      (this.vote === None && this.lead === None) ||
-      (m.type === MessageType.MsgPreVote && m.term > this.term);
-    const desc = `${hexId(this.id)} [logterm: ${this.raftLog.lastTerm()}, index: ${this.raftLog.lastIndex()}, vote: ${hexId(this.vote)}]`;
-    const what = `${messageTypeName(m.type)} from ${hexId(m.from)} [logterm: ${m.logTerm}, index: ${m.index}] at term ${this.term}`;
-    if (canVote && this.raftLog.isUpToDate(m.index, m.logTerm)) {
-      this.logger.info(`${desc} cast ${what.replace(' from ', ' for ')}`);
-      // The response carries the request's term: for a pre-vote that is the future term, so the
-      // pre-candidate can count it without our term having moved.
-      this.send(newMessage({ type: voteRespMsgType(m.type), to: m.from, term: m.term }));
-      if (m.type === MessageType.MsgVote) {
-        this.electionElapsed = 0;
-        this.vote = m.from;
-      }
-    } else {
-      this.logger.info(`${desc} rejected ${what}`);
-      this.send(newMessage({ type: voteRespMsgType(m.type), to: m.from, term: this.term, reject: true }));
-    }
-  }
-
   /** Install a snapshot from the leader; false if it is stale or merely fast-forwards the commit index. */
   restore(s: Snapshot): boolean {
-    const { index, term, confState: cs } = s.metadata;
-    if (index <= this.raftLog.committed) return false;
-    if (this.state !== StateType.StateFollower) {
-      this.logger.warn(`${hexId(this.id)} attempted to restore snapshot as leader; should never happen`);
-      this.becomeFollower(this.term + 1n, None);
-      return false;
-    }
-    if (!cs.voters.includes(this.id) && !cs.learners.includes(this.id)) {
-      this.logger.warn(
-        `${hexId(this.id)} attempted to restore snapshot but it is not in the ConfState ${describeConfState(cs)}; should never happen`,
-      );
-      return false;
-    }
-    if (this.raftLog.matchTerm(index, term)) {
-      this.logger.info(
-        `${hexId(this.id)} [commit: ${this.raftLog.committed}, lastindex: ${this.raftLog.lastIndex()}, lastterm: ${this.raftLog.lastTerm()}] fast-forwarded commit to snapshot [index: ${index}, term: ${term}]`,
-      );
-      this.raftLog.commitTo(index);
-      return false;
-    }
-    this.raftLog.restore(s);
-    this.prs = new ProgressTracker(this.prs.maxInflight, this.prs.maxInflightBytes);
-    this.restoreConfState(cs);
-    const pr = this.prs.progress.get(this.id);
-    pr?.maybeUpdate(pr.next - 1n);
-    this.logger.info(
-      `${hexId(this.id)} [commit: ${this.raftLog.committed}, lastindex: ${this.raftLog.lastIndex()}, lastterm: ${this.raftLog.lastTerm()}] restored snapshot [index: ${index}, term: ${term}]`,
-    );
-    return true;
-  }
-
-  private restoreConfState(cs: ConfState): void {
-    const changer = new Changer({ tracker: this.prs, lastIndex: this.raftLog.lastIndex() });
-    const [cfg, prs] = restoreConfig(changer, cs);
-    const got = this.switchToConfig(cfg, prs);
-    assertConfStatesEquivalent(this.logger, cs, got);
+    return restoreSnapshot(this, s);
   }
 
   /** Whether this node may campaign: it is a voter of the current configuration. */
@@ -532,46 +337,12 @@ export class Raft {
 
   /** Apply a committed conf change (simple, enter joint, or leave joint); returns the new ConfState. */
   applyConfChange(cc: ConfChangeV2): ConfState {
-    const changer = new Changer({ tracker: this.prs, lastIndex: this.raftLog.lastIndex() });
-    let result: [TrackerConfig, ProgressMap];
-    if (leaveJoint(cc)) {
-      result = changer.leaveJoint();
-    } else {
-      const { autoLeave, ok } = enterJoint(cc);
-      result = ok ? changer.enterJoint(autoLeave, ...cc.changes) : changer.simple(...cc.changes);
-    }
-    return this.switchToConfig(result[0], result[1]);
+    return applyConfChange(this, cc);
   }
 
-  /**
-   * Make cfg/prs the configuration. A leader that is no longer a voter steps down; otherwise it
-   * commits what the new quorum allows and probes new members at once.
-   */
+  /** Make cfg/prs the configuration (see raft-membership.ts). */
   switchToConfig(cfg: TrackerConfig, prs: ProgressMap): ConfState {
-    this.prs.config = cfg;
-    this.prs.progress = prs;
-    this.logger.info(`${hexId(this.id)} switched to configuration ${cfg.toString()}`);
-    const cs = this.prs.confState();
-    const pr = this.prs.progress.get(this.id);
-    this.isLearner = pr !== undefined && pr.isLearner;
-    if ((pr === undefined || this.isLearner) && this.state === StateType.StateLeader) {
-      // Removed (or demoted): a leader outside the voters must not keep leading, or the rest of the
-      // group would follow a node that no longer counts itself. The others elect a new leader.
-      this.logger.info(`${hexId(this.id)} stepped down as leader since it is no longer a voter`);
-      this.becomeFollower(this.term, None);
-      return cs;
-    }
-    if (this.state !== StateType.StateLeader || cs.voters.length === 0) return cs;
-    if (this.maybeCommit()) {
-      bcastAppend(this);
-    } else {
-      this.prs.visit((id) => {
-        if (id !== this.id) maybeSendAppend(this, id, false);
-      });
-    }
-    if (this.leadTransferee !== None && !this.prs.progress.has(this.leadTransferee))
-      this.abortLeaderTransfer();
-    return cs;
+    return switchToConfig(this, cfg, prs);
   }
 
   loadState(hs: HardState): void {

@@ -21,6 +21,11 @@ import {
   type Snapshot,
 } from './types.js';
 
+/** An ID as etcd-io/raft prints it (%x). */
+export function hexId(id: bigint): string {
+  return id.toString(16);
+}
+
 /** "No byte limit" for maxSizeBytes arguments. */
 export const noLimit = Number.MAX_SAFE_INTEGER;
 
