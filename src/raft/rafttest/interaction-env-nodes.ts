@@ -116,6 +116,18 @@ export function handleAddNodes(env: InteractionEnv, c: TestCase): void {
   }
 }
 
+/**
+ * restart ID: the node crashes and restarts from its storage. Whatever it had not persisted through
+ * process-ready (unstable entries, a new term or vote, queued messages not yet handed out) is lost;
+ * messages already sent stay in flight. It restarts with applied = the last index it applied.
+ */
+export function handleRestart(env: InteractionEnv, c: TestCase): void {
+  const n = env.node(firstId(c));
+  const state = n.history[n.history.length - 1] as Snapshot;
+  n.config = { ...n.config, applied: state.metadata.index };
+  n.rawNode = new RawNode(n.config);
+}
+
 export function handleCampaign(env: InteractionEnv, c: TestCase): void {
   env.node(firstId(c)).rawNode.campaign();
 }
