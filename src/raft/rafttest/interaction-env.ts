@@ -3,6 +3,16 @@
 // set of cut links, and a logger that turns the core's log lines and the described Readys into the
 // text a script compares. Every step is explicit — nothing ticks, delivers or persists unless a
 // script says so — which is what makes a script a readable, replayable account of one interaction.
+//
+// Commands (src/raft/testdata/*.txt; node N is the N-th node added):
+//   add-nodes N [voters=(..)] [learners=(..)] [index=I] [content=S] [prevote=B] [checkquorum=B]
+//             [read-only=lease]                  restart ID
+//   campaign ID   propose ID DATA   propose-conf-change ID [v1=true] [transition=auto|implicit|explicit]
+//   (changes on the next line: v2 l3 r4 u5)       transfer-leader from=ID to=ID   read-index ID CTX
+//   tick-heartbeat ID   tick-election ID   report-unreachable ID PEER
+//   process-ready ID...   deliver-msgs ID... [drop=(ID,..)]   stabilize [ID...]
+//   cut A B   isolate ID   heal [ID]   status ID   raft-log ID   compact ID INDEX   log-level LEVEL
+//
 // Handlers live in interaction-env-nodes.ts (nodes, storage, Ready) and interaction-env-msgs.ts
 // (delivery, stabilize, partitions); this file holds the shared state and the command table.
 import type { RaftLogger } from '../logger.js';
