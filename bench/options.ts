@@ -31,6 +31,7 @@ export interface BenchOptions {
 }
 
 export const USAGE = `usage: npm run bench -- [flags]   (or: node dist/bench/run.js [flags])
+       npm run bench -- raft    (raft core in memory + WAL group commit vs raw fdatasync)
   --only etcd|ketch     run one server only (default: both, one after the other)
   --quick               smoke run: 2 s / 20,000 requests per load, 5,000 puts before the RSS reading
   --duration SEC        time limit of each load (default 10)

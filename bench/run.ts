@@ -10,6 +10,7 @@ import { LoadGenerator } from './load-runner.js';
 import { runBench, versionOf, type ServerUnderTest } from './schedule.js';
 import { stopAllServers } from './servers.js';
 import { parseOptions, USAGE, type BenchOptions } from './options.js';
+import { runRaftBench } from './raft.js';
 import { countFailures, renderMarkdown, type BenchReport } from './report.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
@@ -66,6 +67,10 @@ function newReport(o: BenchOptions, argv: string[]): BenchReport {
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
+  if (argv[0] === 'raft') {
+    await runRaftBench(commands(argv, process.env.npm_lifecycle_event === 'bench').command);
+    return;
+  }
   let o: BenchOptions;
   try {
     o = parseOptions(argv, REPO_ROOT);

@@ -124,10 +124,10 @@ export class MemoryStorage implements Storage {
     if (last < first) return;
     if (first > start) ents = ents.slice(Number(first - start));
     const at = Number((ents[0] as Entry).index - this.offset());
-    if (this.ents.length > at) {
-      this.ents = this.ents.slice(0, at).concat(ents);
-    } else if (this.ents.length === at) {
-      this.ents = this.ents.concat(ents);
+    // In place: copying the whole log on every append made a long-running group quadratic.
+    if (this.ents.length >= at) {
+      this.ents.length = at;
+      for (const e of ents) this.ents.push(e);
     } else {
       assert(false, `missing log entry [last: ${this.lastIndex()}, append at: ${(ents[0] as Entry).index}]`);
     }
