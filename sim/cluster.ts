@@ -12,7 +12,7 @@ import { Checkers, SimFailure } from './checkers.js';
 import { SimClock, TickSchedule } from './clock.js';
 import { SimDisk } from './disk.js';
 import { SimNetwork } from './network.js';
-import { SimNode, type NodeEnv } from './node.js';
+import { CrashBeforeSend, SimNode, type NodeEnv } from './node.js';
 import type { StorageKind } from './node-storage.js';
 import type { SwarmOptions } from './options.js';
 import type { Op } from './state-machine.js';
@@ -20,7 +20,7 @@ import { Workload } from './workload.js';
 
 interface Event {
   at: number;
-  kind: 'restart' | 'crash' | 'isolate';
+  kind: 'restart' | 'crash' | 'isolate' | 'rejoin';
   id: bigint;
 }
 
@@ -100,12 +100,16 @@ export class Cluster implements NodeEnv {
     this.workload.onApplied(id, op);
   }
 
-  onLeaderReplicated(id: bigint): void {
-    if (this.liveness || !this.faultPrng.chance(this.opts.faults.leaderFaultRate)) return;
-    if (this.events.some((e) => e.id === id && e.kind !== 'restart')) return;
-    const at = this.clock.now + this.faultPrng.intBetween(0, this.opts.network.maxDelay);
-    this.schedule({ at, kind: this.faultPrng.chance(0.7) ? 'crash' : 'isolate', id });
+  onLeaderReplicating(id: bigint): boolean {
+    const p = this.faultPrng;
+    if (this.liveness || !p.chance(this.opts.faults.leaderFaultRate)) return false;
+    if (this.events.some((e) => e.id === id && e.kind !== 'restart' && e.kind !== 'rejoin')) return false;
     this.stats.leaderFaults++;
+    const kind = p.intBelow(3);
+    if (kind === 0) return true;
+    const at = this.clock.now + p.intBetween(0, this.opts.network.maxDelay);
+    this.schedule({ at, kind: kind === 1 ? 'crash' : 'isolate', id });
+    return false;
   }
 
   private schedule(e: Event): void {
@@ -147,9 +151,18 @@ export class Cluster implements NodeEnv {
       const n = this.node(e.id)!;
       if (e.kind === 'restart') await this.restart(n);
       else if (e.kind === 'crash') this.crash(n, 'leader fault');
-      else {
+      else if (e.kind === 'isolate') {
         for (const m of this.nodes) if (m !== n) this.network.cutBoth(n.id, m.id);
+        const f = this.opts.faults;
+        this.schedule({
+          at: now + this.faultPrng.intBetween(f.restartMin, f.restartMax),
+          kind: 'rejoin',
+          id: n.id,
+        });
         this.log(`node ${n.id} isolated (leader fault)`);
+      } else if (!this.liveness) {
+        this.network.healNode(n.id);
+        this.log(`node ${n.id} rejoins`);
       }
     }
   }
@@ -232,6 +245,10 @@ export class Cluster implements NodeEnv {
       try {
         await n.process(this);
       } catch (err) {
+        if (err instanceof CrashBeforeSend) {
+          this.crash(n, 'leader fault before sending');
+          continue;
+        }
         if (err instanceof SimFailure || !isInjectedDiskError(err)) throw err;
         this.crash(n, `disk: ${err instanceof Error ? err.message : String(err)}`);
       }

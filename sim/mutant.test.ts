@@ -23,7 +23,7 @@ test('committing an entry of a previous term by counting replicas is caught', as
   try {
     for (let i = 0; i < BUDGET && caught === undefined; i++) {
       const seed = 9000 + i;
-      const r = await runSeed(seed, { tweak: (o) => (o.nodes = Math.max(o.nodes, 3)) });
+      const r = await runSeed(seed);
       if (!r.ok) caught = { seed, failure: r.failure!, tried: i + 1 };
     }
   } finally {
@@ -31,5 +31,5 @@ test('committing an entry of a previous term by counting replicas is caught', as
   }
   assert.ok(caught !== undefined, `the mutant survived ${BUDGET} seeds`);
   console.log(`mutant caught after ${caught.tried} seeds (seed ${caught.seed}): ${caught.failure}`);
-  assert.match(caught.failure, /state-machine safety|log matching|conflict with committed entry/);
+  assert.match(caught.failure, /state-machine safety/);
 });

@@ -144,6 +144,14 @@ export class SimNetwork {
     for (const a of group) for (const b of group) this.cut.delete(`${a}>${b}`);
   }
 
+  /** Restores every link to and from `id`. */
+  healNode(id: bigint): void {
+    for (const k of [...this.cut]) {
+      const [from, to] = k.split('>');
+      if (from === String(id) || to === String(id)) this.cut.delete(k);
+    }
+  }
+
   /** A description of the cut links, sorted, for verbose logs. */
   describeCuts(): string {
     return [...this.cut].sort().join(' ');

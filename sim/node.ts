@@ -34,9 +34,17 @@ export interface NodeEnv {
   send(m: Message): void;
   /** Node `id` applied an entry carrying `op` (its state now holds `op`). */
   onApplied(id: bigint, op: Op): void;
-  /** Node `id`, a leader, just sent MsgApp with entries (the Figure-8 fault injector watches this). */
-  onLeaderReplicated(id: bigint): void;
+  /**
+   * Node `id`, a leader, is about to send MsgApp with entries (the Figure-8 fault injector watches
+   * this). Returns true to crash the node before it sends anything.
+   */
+  onLeaderReplicating(id: bigint): boolean;
   log(msg: string): void;
+}
+
+/** Thrown by `process` when the fault injector kills the node between its write and its sends. */
+export class CrashBeforeSend extends Error {
+  override name = 'CrashBeforeSend';
 }
 
 export class SimNode {
@@ -132,14 +140,17 @@ export class SimNode {
       this.restoreSnapshot(env, snap.metadata.index, snap.data, snap.metadata.confState);
     if (rd.hardState !== undefined && rd.hardState.commit > this.commit) this.commit = rd.hardState.commit;
     this.reportCommitted(env);
-    let replicated = false;
-    for (const m of rd.messages) {
-      if (m.type === MessageType.MsgApp && m.entries.length > 0) replicated = true;
-      env.send(m);
+    const replicates = rd.messages.some((m) => m.type === MessageType.MsgApp && m.entries.length > 0);
+    if (
+      replicates &&
+      raw.basicStatus().raftState === StateType.StateLeader &&
+      env.onLeaderReplicating(this.id)
+    ) {
+      // The process dies after its write and before its messages leave: the entries exist on this
+      // node's disk only.
+      throw new CrashBeforeSend(`node ${this.id} crashes before sending its appends`);
     }
-    if (replicated && raw.basicStatus().raftState === StateType.StateLeader) {
-      env.onLeaderReplicated(this.id);
-    }
+    for (const m of rd.messages) env.send(m);
     for (const e of rd.committedEntries) this.applyEntry(env, e);
     raw.advance(rd);
     await this.maybeSnapshot();

@@ -42,14 +42,46 @@ function pickNodes(prng: Prng): number {
   return prng.pick([1, 2, 3, 3, 3, 4, 5, 5, 5, 6, 7]);
 }
 
+/**
+ * The "Figure 8" world (Raft paper §5.4.2): one entry per message and one message in flight, so
+ * followers acknowledge entries one by one; leaders crash or drop off the network right around
+ * their appends (some before any append leaves), and come back quickly. Logs then diverge at the
+ * same index under different terms, terms advance, and an old term's entry sits on a majority
+ * while its term's leader is gone — the situation in which only the "commit entries of your own
+ * term" rule keeps committed entries from being overwritten. No other faults, so these come fast.
+ */
+function figure8(o: SwarmOptions, prng: Prng): void {
+  o.nodes = prng.pick([3, 3, 3, 5]);
+  o.raft.maxSizePerMsg = 1;
+  o.raft.maxInflightMsgs = 1;
+  const leaderFaultRate = prng.pick([0.3, 0.5, 0.5, 0.7]);
+  o.faults = {
+    ...o.faults,
+    partitionRate: 0,
+    crashRate: 0,
+    restartMin: 10,
+    restartMax: 200,
+    leaderFaultRate,
+  };
+  o.network = { ...o.network, lossRate: 0 };
+  o.disk = { writeErrorRate: 0, readErrorRate: 0, syncErrorRate: 0 };
+}
+
 export function swarmOptions(prng: Prng, nodes?: number): SwarmOptions {
+  const o = drawOptions(prng);
+  if (prng.chance(0.3)) figure8(o, prng);
+  if (nodes !== undefined) o.nodes = nodes;
+  return o;
+}
+
+function drawOptions(prng: Prng): SwarmOptions {
   const tickUnits = 10;
   const electionTick = prng.pick([5, 10, 10, 20]);
   // A round trip must fit well inside an election timeout, or no election can ever finish.
   const timeoutUnits = electionTick * tickUnits;
   const maxDelay = prng.intBetween(1, Math.max(2, Math.floor(timeoutUnits / (prng.chance(0.3) ? 4 : 10))));
   return {
-    nodes: nodes ?? pickNodes(prng),
+    nodes: pickNodes(prng),
     tickUnits,
     raft: {
       electionTick,
