@@ -42,12 +42,12 @@ export class Cluster implements NodeEnv {
   private events: Event[] = [];
   liveness = false;
   core: bigint[] = [];
-  readonly stats = { crashes: 0, restarts: 0, failedRestarts: 0, partitions: 0, leaderFaults: 0 };
+  readonly stats = { crashes: 0, restarts: 0, failedRestarts: 0, partitions: 0, leaderFaults: 0, snapshotsSent: 0 };
 
   constructor(
     prng: Prng,
     readonly opts: SwarmOptions,
-    private readonly kind: StorageKind,
+    readonly kind: StorageKind,
     private readonly logger?: (line: string) => void,
   ) {
     this.network = new SimNetwork(prng.fork(), { ...opts.network });
@@ -93,6 +93,7 @@ export class Cluster implements NodeEnv {
   }
 
   send(m: Message): void {
+    if (m.type === MessageType.MsgSnap) this.stats.snapshotsSent++;
     this.network.send(this.clock.now, m);
   }
 

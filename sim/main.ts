@@ -56,6 +56,7 @@ async function main(): Promise<void> {
     process.stdout.write(`base seed ${base}: seeds ${base}..${base + args.seeds - 1}\n`);
     for (let i = 0; i < args.seeds; i++) seeds.push(base + i);
   }
+  const totals = new Map<string, number>();
   let passed = 0;
   let failed = 0;
   const started = performance.now();
@@ -68,6 +69,7 @@ async function main(): Promise<void> {
         `seed ${seed} FAILED: ${r.failure}\n  replay: npm run sim -- --seed ${seed}${extra}\n`,
       );
     }
+    for (const [k, v] of Object.entries(r.stats)) totals.set(k, (totals.get(k) ?? 0) + Number(v));
     if (args.verbose || seeds.length === 1) {
       const s = r.stats;
       process.stdout.write(
@@ -77,7 +79,13 @@ async function main(): Promise<void> {
     }
   }
   const ms = performance.now() - started;
-  process.stderr.write(`${(ms / seeds.length).toFixed(0)} ms per seed\n`);
+  const t = (k: string): number => totals.get(k) ?? 0;
+  process.stdout.write(
+    `totals: ${t('leaders')} leaders, ${t('crashes')} crashes (${t('leaderFaults')} leader faults), ` +
+      `${t('diskFaults')} disk faults, ${t('walRepairs')} torn WAL tails repaired, ${t('partitions')} partition changes, ` +
+      `${t('snapshotsSent')} snapshots sent, ${t('snapshotsRestored')} restored, ${t('compactions')} compactions, ` +
+      `${t('acked')} acknowledged operations; ${(ms / seeds.length).toFixed(0)} ms per seed\n`,
+  );
   process.stdout.write(`${passed} passed, ${failed} failed\n`);
   process.exitCode = failed > 0 ? 1 : 0;
 }

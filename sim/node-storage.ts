@@ -31,6 +31,8 @@ export interface NodeLog {
 
 export interface StorageKind {
   readonly name: string;
+  /** Opens that found (and cut off) a torn log tail. */
+  readonly stats: { repairs: number };
   /** Writes a fresh node's initial state: the bootstrap snapshot listing the first voters. */
   bootstrap(id: bigint, disk: SimDisk, snap: Snapshot): Promise<void>;
   /** Opens the node's log after a (re)start, from the disk only. */
@@ -71,6 +73,7 @@ class MemoryNodeLog implements NodeLog {
 /** MemoryStorage per node, kept across crashes: only completed saves exist, so nothing is torn. */
 export class MemoryStorageKind implements StorageKind {
   readonly name = 'memory';
+  readonly stats = { repairs: 0 };
   private readonly stores = new Map<bigint, MemoryStorage>();
 
   async bootstrap(id: bigint, _disk: SimDisk, snap: Snapshot): Promise<void> {

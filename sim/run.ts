@@ -30,6 +30,12 @@ export interface SeedStats {
   partitions: number;
   messages: number;
   livenessUnits: number;
+  diskFaults: number;
+  walRepairs: number;
+  leaderFaults: number;
+  snapshotsSent: number;
+  snapshotsRestored: number;
+  compactions: number;
 }
 
 export interface SeedResult {
@@ -45,6 +51,10 @@ async function storageKind(name: 'wal' | 'memory'): Promise<StorageKind> {
   if (name === 'memory') return new MemoryStorageKind();
   const { WalStorageKind } = await import('./wal-storage-kind.js');
   return new WalStorageKind();
+}
+
+function sum(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
 }
 
 function describeError(err: unknown): string {
@@ -86,6 +96,12 @@ export async function runSeed(seed: number, opts: RunOptions = {}): Promise<Seed
     partitions: c.stats.partitions,
     messages: c.network.stats.sent,
     livenessUnits: livenessStart === 0 ? 0 : c.clock.now - livenessStart,
+    diskFaults: sum(c.nodes.map((n) => n.disk.stats.faults)),
+    walRepairs: c.kind.stats.repairs,
+    leaderFaults: c.stats.leaderFaults,
+    snapshotsSent: c.stats.snapshotsSent,
+    snapshotsRestored: sum(c.nodes.map((n) => n.stats.restored)),
+    compactions: sum(c.nodes.map((n) => n.stats.snapshots)),
   };
   if (failure !== undefined) opts.log?.(`FAILED at ${c.clock.now}: ${failure}`);
   return failure === undefined

@@ -28,6 +28,7 @@ class WalNodeLog implements NodeLog {
 
 export class WalStorageKind implements StorageKind {
   readonly name = 'wal';
+  readonly stats = { repairs: 0 };
   /** Small segments, so cuts and segment release happen within a run. */
   constructor(private readonly segmentSizeBytes = 16 * 1024) {}
 
@@ -38,6 +39,8 @@ export class WalStorageKind implements StorageKind {
   }
 
   async open(_id: bigint, disk: SimDisk): Promise<NodeLog> {
-    return new WalNodeLog(await WalStorage.open(disk, DIR, { segmentSizeBytes: this.segmentSizeBytes }));
+    const s = await WalStorage.open(disk, DIR, { segmentSizeBytes: this.segmentSizeBytes });
+    if (s.repaired !== undefined) this.stats.repairs++;
+    return new WalNodeLog(s);
   }
 }
