@@ -122,7 +122,7 @@ function drawOptions(prng: Prng): SwarmOptions {
       maxOutstanding: prng.intBetween(1, 4),
       retryAfter: prng.intBetween(100, 600),
     },
-    safetyUnits: 5000,
+    safetyUnits: prng.pick([5000, 10000, 20000]),
     livenessUnits: 10000,
   };
 }
