@@ -13,6 +13,10 @@
  */
 export type OpenFlags = 'r' | 'r+' | 'w' | 'wx';
 
+export interface DatasyncOptions {
+  inline?: boolean;
+}
+
 export interface FileHandle {
   /** The path the file was opened with (it does not follow later renames). */
   readonly path: string;
@@ -22,8 +26,12 @@ export interface FileHandle {
   append(data: Uint8Array): Promise<void>;
   /** Reads up to `length` bytes at `position`; shorter only at the end of the file. */
   read(position: number, length: number): Promise<Uint8Array>;
-  /** Makes the file's data (and the size) durable: fdatasync. */
-  datasync(): Promise<void>;
+  /**
+   * Makes the file's data (and the size) durable: fdatasync. With `inline`, an implementation may
+   * block the calling thread for the sync instead of handing it to a worker: cheaper by one thread
+   * round trip when the caller has nothing else to do meanwhile.
+   */
+  datasync(opts?: DatasyncOptions): Promise<void>;
   /** Makes the file's data and all its metadata durable: fsync. */
   sync(): Promise<void>;
   /** Sets the size; bytes past the old end read as zero. */

@@ -2,10 +2,10 @@
 // ketch goes through here: positional writes (pwrite), fdatasync, fsync of a directory, rename.
 // Preallocation extends the file with ftruncate: node has no fallocate, and on ext4/xfs the sparse
 // extension costs nothing at cut time while fdatasync stays about as cheap as over written zeros.
-import { writeSync } from 'node:fs';
+import { fdatasyncSync, writeSync } from 'node:fs';
 import { open, readFile, rename, unlink, mkdir, rmdir, readdir, stat } from 'node:fs/promises';
 import type { FileHandle as NodeFileHandle } from 'node:fs/promises';
-import type { FileHandle, FileStat, FileSystem, OpenFlags } from '../base/fs.js';
+import type { DatasyncOptions, FileHandle, FileStat, FileSystem, OpenFlags } from '../base/fs.js';
 
 /** Writes up to this size are done in place (page cache), larger ones on the thread pool. */
 const SYNC_WRITE_MAX_BYTES = 256 * 1024;
@@ -47,7 +47,13 @@ class NodeFile implements FileHandle {
     return done === length ? buf : buf.subarray(0, done);
   }
 
-  datasync(): Promise<void> {
+  datasync(opts?: DatasyncOptions): Promise<void> {
+    // Inline, the event loop waits out the disk (about 120 us here) but skips the thread pool's
+    // hand-off and wake-up (about 50 us): the one-client write path is that much faster.
+    if (opts?.inline === true) {
+      fdatasyncSync(this.fh.fd);
+      return Promise.resolve();
+    }
     return this.fh.datasync();
   }
 

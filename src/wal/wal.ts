@@ -30,6 +30,11 @@ export interface WalOptions {
   logger?: Logger;
 }
 
+export interface WalSaveOptions {
+  /** fdatasync on the calling thread: for a caller with nothing else to do while the disk works. */
+  inlineSync?: boolean;
+}
+
 export interface WalOpenOptions extends WalOptions {
   /** Read the records after this snapshot's marker; default {index 0, term 0}, the marker create() writes. */
   snapshot?: WalSnapshot;
@@ -250,8 +255,15 @@ export class Wal {
    * `restore`, when given, says a snapshot (already saved as a file) replaced the whole log before
    * these entries, as when a follower installs the leader's snapshot: a restore marker goes first
    * in the batch, and on reading back every entry before it is void. `entries` must then follow it.
+   *
+   * `opts.inlineSync` asks for the fdatasync on the calling thread (see FileHandle.datasync).
    */
-  save(hardState: HardState | undefined, entries: readonly Entry[], restore?: WalSnapshot): Promise<void> {
+  save(
+    hardState: HardState | undefined,
+    entries: readonly Entry[],
+    restore?: WalSnapshot,
+    opts?: WalSaveOptions,
+  ): Promise<void> {
     return this.run(async () => {
       for (let i = 1; i < entries.length; i++) {
         assert(
@@ -272,7 +284,7 @@ export class Wal {
       if (restore !== undefined) {
         records.unshift({ type: RecordType.Restore, snapshot: { index: restore.index, term: restore.term } });
       }
-      await this.writeBatch(records);
+      await this.writeBatch(records, opts?.inlineSync === true);
       if (restore !== undefined) this.enti = restore.index;
       if (entries.length > 0) this.enti = entries[entries.length - 1]!.index;
       if (this.tailOffset >= this.segmentSizeBytes) await this.cut();
@@ -340,12 +352,12 @@ export class Wal {
   }
 
   /** One write and one fdatasync of `records` plus the pending hard state, if any. */
-  private async writeBatch(records: WalRecord[]): Promise<void> {
+  private async writeBatch(records: WalRecord[], inlineSync = false): Promise<void> {
     const st = this.pendingState;
     if (st !== undefined) records.push({ type: RecordType.State, state: st });
     const { bytes, crc } = encodeBatch(records, this.crc);
     await this.tail.write(bytes, this.tailOffset);
-    await this.tail.datasync();
+    await this.tail.datasync({ inline: inlineSync });
     this.tailOffset += bytes.length;
     this.crc = crc;
     if (st !== undefined) {
