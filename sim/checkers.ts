@@ -10,7 +10,7 @@
 // - every acknowledged proposal is applied on every live node of the healed core (checked at the
 //   end of the liveness phase).
 import { equalBytes } from '../src/base/bytes.js';
-import type { Entry } from '../src/raft/types.js';
+import type { ConfState, Entry } from '../src/raft/types.js';
 import { opKey, type Op } from './state-machine.js';
 
 export class SimFailure extends Error {
@@ -41,9 +41,10 @@ export class Checkers {
   private committed = new Map<bigint, Entry>();
   private digests = new Map<bigint, number>();
   private snapTerms = new Map<bigint, bigint>();
+  private confs = new Map<bigint, string>();
   /** Operations acknowledged to a client (applied on the node it proposed to). */
   readonly acked = new Set<string>();
-  readonly stats = { leaders: 0, maxCommitted: 0n, logMatchingChecks: 0 };
+  readonly stats = { leaders: 0, maxCommitted: 0n, logMatchingChecks: 0, confChanges: 0 };
 
   onLeader(id: bigint, term: bigint): void {
     const prev = this.leaders.get(term);
@@ -104,6 +105,18 @@ export class Checkers {
           `others had ${prev.toString(16)}`,
       );
     }
+  }
+
+  /** Node `id` applied the conf change at `index`: every node must reach the same configuration. */
+  onConfState(id: bigint, index: bigint, cs: ConfState): void {
+    const l = (ids: readonly bigint[]): string => [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).join(',');
+    const d = `voters=(${l(cs.voters)}) learners=(${l(cs.learners)}) outgoing=(${l(cs.votersOutgoing)}) next=(${l(cs.learnersNext)}) auto=${cs.autoLeave}`;
+    const prev = this.confs.get(index);
+    if (prev === undefined) {
+      this.confs.set(index, d);
+      this.stats.confChanges++;
+    }
+    else if (prev !== d) fail(`membership: node ${id} has configuration ${d} after index ${index}, others had ${prev}`);
   }
 
   onAck(op: Op): void {

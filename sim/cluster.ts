@@ -17,6 +17,7 @@ import type { StorageKind } from './node-storage.js';
 import type { SwarmOptions } from './options.js';
 import type { Op } from './state-machine.js';
 import { Workload } from './workload.js';
+import { Admin, currentLeader } from './admin.js';
 
 interface Event {
   at: number;
@@ -38,6 +39,7 @@ export class Cluster implements NodeEnv {
   readonly nodes: SimNode[] = [];
   readonly network: SimNetwork;
   readonly workload: Workload;
+  readonly admin: Admin;
   private readonly faultPrng: Prng;
   private events: Event[] = [];
   liveness = false;
@@ -53,12 +55,14 @@ export class Cluster implements NodeEnv {
     this.network = new SimNetwork(prng.fork(), { ...opts.network });
     this.faultPrng = prng.fork();
     this.workload = new Workload(prng.fork(), opts.workload, this.checkers);
-    const voters = Array.from({ length: opts.nodes }, (_, i) => BigInt(i + 1));
-    for (const id of voters) {
+    const machines = Array.from({ length: opts.nodes }, (_, i) => BigInt(i + 1));
+    const voters = machines.slice(0, opts.initialVoters);
+    this.admin = new Admin(prng.fork(), opts.membershipRate, machines);
+    for (const id of machines) {
       const p = prng.fork();
       const interval = p.intBetween(Math.ceil(opts.tickUnits * 0.8), Math.floor(opts.tickUnits * 1.2));
       const sched = new TickSchedule(interval, p.intBelow(interval));
-      const conf = { voters, learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
+      const conf = { voters: id <= voters.length ? voters : [], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
       this.nodes.push(
         new SimNode(id, new SimDisk(p.fork(), { ...opts.disk }), kind, p, opts.raft, sched, conf),
       );
@@ -74,7 +78,7 @@ export class Cluster implements NodeEnv {
   }
 
   async boot(): Promise<void> {
-    const voters = this.nodes.map((n) => n.id);
+    const voters = this.nodes.slice(0, this.opts.initialVoters).map((n) => n.id);
     const snap: Snapshot = {
       data: new Uint8Array(0),
       metadata: {
@@ -86,7 +90,7 @@ export class Cluster implements NodeEnv {
     for (const n of this.nodes) {
       const faults = n.disk.faults;
       n.disk.faults = { writeErrorRate: 0, readErrorRate: 0, syncErrorRate: 0 };
-      await this.kind.bootstrap(n.id, n.disk, snap);
+      await this.kind.bootstrap(n.id, n.disk, n.id <= voters.length ? snap : undefined);
       await n.start(this);
       n.disk.faults = faults;
     }
@@ -241,6 +245,7 @@ export class Cluster implements NodeEnv {
     }
     const targets = this.liveness ? this.nodes.filter((n) => this.core.includes(n.id)) : this.nodes;
     this.workload.step(now, targets);
+    if (this.opts.membershipRate > 0) this.admin.step(this.nodes, this.liveness, (m) => this.log(m));
     for (const n of this.nodes) {
       if (!n.up) continue;
       try {
@@ -257,6 +262,16 @@ export class Cluster implements NodeEnv {
     this.clock.advance();
   }
 
+  /** The machines the cluster's configuration names (per the current leader, else all core nodes). */
+  members(): SimNode[] {
+    const leader = currentLeader(this.nodes);
+    const core = this.nodes.filter((n) => this.core.includes(n.id));
+    if (leader === undefined || this.opts.membershipRate === 0) return core;
+    const cs = leader.confState;
+    const ids = new Set([...cs.voters, ...cs.learners, ...cs.votersOutgoing, ...cs.learnersNext]);
+    return core.filter((n) => ids.has(n.id));
+  }
+
   checkLogMatching(): void {
     this.checkers.checkLogMatching(
       this.nodes.filter((n) => n.up).map((n) => ({ id: n.id, entries: n.stableEntries() })),
@@ -268,7 +283,9 @@ export class Cluster implements NodeEnv {
     this.liveness = true;
     const p = this.faultPrng;
     const ids = p.shuffle(this.nodes.map((n) => n.id));
-    this.core = ids.slice(0, Math.floor(ids.length / 2) + 1).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    // With membership changes the voters are a moving target: every machine is healed instead.
+    const coreSize = this.opts.membershipRate > 0 ? ids.length : Math.floor(ids.length / 2) + 1;
+    this.core = ids.slice(0, coreSize).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     const rest = ids.filter((id) => !this.core.includes(id));
     this.events = this.events.filter((e) => e.kind === 'restart' && this.core.includes(e.id));
     for (const n of this.nodes) n.disk.faults = { writeErrorRate: 0, readErrorRate: 0, syncErrorRate: 0 };

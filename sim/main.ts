@@ -83,7 +83,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `totals: ${t('leaders')} leaders, ${t('crashes')} crashes (${t('leaderFaults')} leader faults), ` +
       `${t('diskFaults')} disk faults, ${t('walRepairs')} torn WAL tails repaired, ${t('partitions')} partition changes, ` +
-      `${t('snapshotsSent')} snapshots sent, ${t('snapshotsRestored')} restored, ${t('compactions')} compactions, ` +
+      `${t('snapshotsSent')} snapshots sent, ${t('snapshotsRestored')} restored, ${t('compactions')} compactions, ${t('confChanges')} membership changes, ` +
       `${t('acked')} acknowledged operations; ${(ms / seeds.length).toFixed(0)} ms per seed\n`,
   );
   process.stdout.write(`${passed} passed, ${failed} failed\n`);

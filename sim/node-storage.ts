@@ -33,8 +33,11 @@ export interface StorageKind {
   readonly name: string;
   /** Opens that found (and cut off) a torn log tail. */
   readonly stats: { repairs: number };
-  /** Writes a fresh node's initial state: the bootstrap snapshot listing the first voters. */
-  bootstrap(id: bigint, disk: SimDisk, snap: Snapshot): Promise<void>;
+  /**
+   * Writes a fresh node's initial state: the bootstrap snapshot listing the first voters, or
+   * nothing (an empty log and configuration) for a machine that joins later.
+   */
+  bootstrap(id: bigint, disk: SimDisk, snap: Snapshot | undefined): Promise<void>;
   /** Opens the node's log after a (re)start, from the disk only. */
   open(id: bigint, disk: SimDisk): Promise<NodeLog>;
 }
@@ -76,9 +79,9 @@ export class MemoryStorageKind implements StorageKind {
   readonly stats = { repairs: 0 };
   private readonly stores = new Map<bigint, MemoryStorage>();
 
-  async bootstrap(id: bigint, _disk: SimDisk, snap: Snapshot): Promise<void> {
+  async bootstrap(id: bigint, _disk: SimDisk, snap: Snapshot | undefined): Promise<void> {
     const s = new MemoryStorage();
-    s.applySnapshot(snap);
+    if (snap !== undefined) s.applySnapshot(snap);
     this.stores.set(id, s);
   }
 

@@ -5,14 +5,14 @@
 // `crash` drops every piece of memory the process had, and `start` rebuilds the node from its disk
 // alone. The checkers see every leader, commit, apply and snapshot restore.
 import type { Prng } from '../src/base/prng.js';
-import { assert } from '../src/base/assert.js';
 import { RawNode, type Ready } from '../src/raft/raw-node.js';
 import { StateType } from '../src/raft/raft.js';
 import type { Checkers } from './checkers.js';
 import type { SimDisk } from './disk.js';
 import type { NodeLog, StorageKind } from './node-storage.js';
 import { StateMachine, type Op } from './state-machine.js';
-import { EntryType, MessageType, type ConfState, type Message } from '../src/raft/types.js';
+import { EntryType, MessageType, type ConfState, type Entry, type Message } from '../src/raft/types.js';
+import { decodeConfChange, decodeConfChangeV2 } from '../src/raft/confchange/codec.js';
 import type { TickSchedule } from './clock.js';
 
 export interface RaftParams {
@@ -55,7 +55,8 @@ export class SimNode {
   /** Highest index whose committed entry was reported to the checkers. */
   private checkedCommit = 0n;
   private lastSnap = 0n;
-  private confState: ConfState;
+  /** The configuration as of the last applied entry (or restored snapshot). */
+  confState: ConfState;
   readonly stats = { starts: 0, crashes: 0, applied: 0, snapshots: 0, restored: 0 };
 
   constructor(
@@ -81,7 +82,7 @@ export class SimNode {
     const { hardState } = log.storage.initialState();
     this.confState = snap.metadata.confState;
     this.sm = StateMachine.decode(snap.metadata.index, snap.data);
-    env.checkers.onSnapshotPoint(this.id, snap.metadata.index, snap.metadata.term);
+    if (snap.metadata.index > 0n) env.checkers.onSnapshotPoint(this.id, snap.metadata.index, snap.metadata.term);
     env.checkers.onDigest(this.id, snap.metadata.index, this.sm.digest, 'restarting from a snapshot at');
     this.commit = hardState.commit;
     this.checkedCommit = snap.metadata.index;
@@ -151,9 +152,10 @@ export class SimNode {
       throw new CrashBeforeSend(`node ${this.id} crashes before sending its appends`);
     }
     for (const m of rd.messages) env.send(m);
-    for (const e of rd.committedEntries) this.applyEntry(env, e);
+    let confChanged = false;
+    for (const e of rd.committedEntries) confChanged = this.applyEntry(env, e) || confChanged;
     raw.advance(rd);
-    await this.maybeSnapshot();
+    await this.maybeSnapshot(confChanged);
   }
 
   private restoreSnapshot(env: NodeEnv, index: bigint, data: Uint8Array, cs: ConfState): void {
@@ -178,18 +180,31 @@ export class SimNode {
     this.checkedCommit = hi > this.checkedCommit ? hi : this.checkedCommit;
   }
 
-  private applyEntry(env: NodeEnv, e: Ready['committedEntries'][number]): void {
+  /** Applies one committed entry; returns true if it changed the configuration. */
+  private applyEntry(env: NodeEnv, e: Entry): boolean {
     const sm = this.sm!;
-    assert(e.type === EntryType.Normal, `node ${this.id}: unexpected conf change entry ${e.index}`);
     const op = sm.apply(e);
     this.stats.applied++;
     env.checkers.onApply(this.id, e, this.commit, sm.digest);
+    if (e.type === EntryType.ConfChange || e.type === EntryType.ConfChangeV2) {
+      const cc = e.type === EntryType.ConfChange ? decodeConfChange(e.data) : decodeConfChangeV2(e.data);
+      this.confState = this.raw!.applyConfChange(cc);
+      env.checkers.onConfState(this.id, e.index, this.confState);
+      return true;
+    }
     if (op !== undefined) env.onApplied(this.id, op);
+    return false;
   }
 
-  private async maybeSnapshot(): Promise<void> {
+  /**
+   * Snapshots every `snapshotEvery` applied entries, and after every membership change: raft
+   * refuses a snapshot whose configuration does not name the receiver, so a machine that joins
+   * can only be caught up from a snapshot taken after it was added.
+   */
+  private async maybeSnapshot(force: boolean): Promise<void> {
     const sm = this.sm!;
-    if (sm.applied - this.lastSnap < BigInt(this.params.snapshotEvery)) return;
+    if (sm.applied === this.lastSnap) return;
+    if (!force && sm.applied - this.lastSnap < BigInt(this.params.snapshotEvery)) return;
     const keep = BigInt(this.params.compactKeep);
     const compactTo = sm.applied - keep > this.lastSnap ? sm.applied - keep : this.lastSnap;
     await this.nodeLog!.snapshotAndCompact(sm.applied, this.confState, sm.encode(), compactTo);

@@ -24,7 +24,11 @@ export interface FaultOptions {
 }
 
 export interface SwarmOptions {
+  /** Machines; with membership changes, only the first `initialVoters` start as the cluster. */
   nodes: number;
+  initialVoters: number;
+  /** Probability per time unit that the operator attempts a membership change (0: never). */
+  membershipRate: number;
   /** Time units per raft tick (each node's own interval is within ±20% of it). */
   tickUnits: number;
   raft: RaftParams;
@@ -71,6 +75,11 @@ export function swarmOptions(prng: Prng, nodes?: number): SwarmOptions {
   const o = drawOptions(prng);
   if (prng.chance(0.3)) figure8(o, prng);
   if (nodes !== undefined) o.nodes = nodes;
+  o.initialVoters = o.nodes;
+  if (o.nodes > 1 && prng.chance(0.3)) {
+    o.initialVoters = prng.intBetween(1, o.nodes);
+    o.membershipRate = prng.pick([0.001, 0.005, 0.02]);
+  }
   return o;
 }
 
@@ -82,6 +91,8 @@ function drawOptions(prng: Prng): SwarmOptions {
   const maxDelay = prng.intBetween(1, Math.max(2, Math.floor(timeoutUnits / (prng.chance(0.3) ? 4 : 10))));
   return {
     nodes: pickNodes(prng),
+    initialVoters: 0,
+    membershipRate: 0,
     tickUnits,
     raft: {
       electionTick,

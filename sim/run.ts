@@ -36,6 +36,7 @@ export interface SeedStats {
   snapshotsSent: number;
   snapshotsRestored: number;
   compactions: number;
+  confChanges: number;
 }
 
 export interface SeedResult {
@@ -102,6 +103,7 @@ export async function runSeed(seed: number, opts: RunOptions = {}): Promise<Seed
     snapshotsSent: c.stats.snapshotsSent,
     snapshotsRestored: sum(c.nodes.map((n) => n.stats.restored)),
     compactions: sum(c.nodes.map((n) => n.stats.snapshots)),
+    confChanges: c.checkers.stats.confChanges,
   };
   if (failure !== undefined) opts.log?.(`FAILED at ${c.clock.now}: ${failure}`);
   return failure === undefined
@@ -111,21 +113,21 @@ export async function runSeed(seed: number, opts: RunOptions = {}): Promise<Seed
 
 /** Runs until the core has acknowledged new work and applied every acknowledged operation. */
 async function runLiveness(c: Cluster, bound: number): Promise<string | undefined> {
-  const core = c.nodes.filter((n) => c.core.includes(n.id));
   for (let t = 0; t < bound; t++) {
     await c.unit();
     if (t % 250 === 249) c.checkLogMatching();
     if (c.workload.stats.ackedSinceMark < LIVENESS_ACKS) continue;
     c.workload.active = false;
     const acked = [...c.checkers.acked];
-    if (core.every((n) => n.up && acked.every((k) => n.sm!.ops.has(k)))) {
-      c.checkers.checkAcked(core.map((n) => ({ id: n.id, ops: n.sm!.ops })));
+    const members = c.members();
+    if (members.every((n) => n.up && acked.every((k) => n.sm!.ops.has(k)))) {
+      c.checkers.checkAcked(members.map((n) => ({ id: n.id, ops: n.sm!.ops })));
       return undefined;
     }
   }
   if (c.workload.stats.ackedSinceMark < LIVENESS_ACKS) {
     return `liveness: the healed core ${c.core.join(',')} acknowledged ${c.workload.stats.ackedSinceMark} of ${LIVENESS_ACKS} new proposals within ${bound} units`;
   }
-  c.checkers.checkAcked(core.map((n) => ({ id: n.id, ops: n.sm?.ops ?? new Set<string>() })));
+  c.checkers.checkAcked(c.members().map((n) => ({ id: n.id, ops: n.sm?.ops ?? new Set<string>() })));
   return `liveness: the healed core ${c.core.join(',')} did not converge within ${bound} units`;
 }

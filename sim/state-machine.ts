@@ -63,6 +63,7 @@ export class StateMachine {
     this.applied = e.index;
     this.digest = fnv(fnv(fnv(this.digest, u64(e.index)), u64(e.term)), e.data);
     if (e.type !== EntryType.Normal || e.data.length === 0) return undefined;
+
     const op = decodeOp(e.data);
     this.ops.add(opKey(op.client, op.seq));
     return op;

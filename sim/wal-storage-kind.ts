@@ -32,9 +32,9 @@ export class WalStorageKind implements StorageKind {
   /** Small segments, so cuts and segment release happen within a run. */
   constructor(private readonly segmentSizeBytes = 16 * 1024) {}
 
-  async bootstrap(_id: bigint, disk: SimDisk, snap: Snapshot): Promise<void> {
+  async bootstrap(_id: bigint, disk: SimDisk, snap: Snapshot | undefined): Promise<void> {
     const s = await WalStorage.open(disk, DIR, { segmentSizeBytes: this.segmentSizeBytes });
-    await s.applySnapshot(snap);
+    if (snap !== undefined) await s.applySnapshot(snap);
     await s.close();
   }
 
