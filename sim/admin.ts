@@ -51,6 +51,16 @@ export class Admin {
       cc = this.build(cs);
     }
     if (cc === undefined) return;
+    const changes = 'changes' in cc ? cc.changes : [cc];
+    if (changes.some((c) => c.nodeId === leader.id && c.type !== ConfChangeType.AddNode)) {
+      // As etcd's operators do: move leadership away before removing or demoting the leader. A
+      // leader that applies its own removal steps down at once, and with configurations taking
+      // effect on apply the others may still need its vote to elect anyone.
+      const to = cs.voters.filter((id) => id !== leader.id);
+      if (to.length > 0) leader.raw!.transferLeader(this.prng.pick(to));
+      for (const c of changes) if (c.type === ConfChangeType.RemoveNode) this.retired.delete(c.nodeId);
+      return;
+    }
     this.stats.proposed++;
     try {
       leader.raw!.proposeConfChange(cc);
