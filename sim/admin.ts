@@ -45,6 +45,12 @@ export class Admin {
     const cs = leader.confState;
     let cc: ConfChange | ConfChangeV2 | undefined;
     if (cs.votersOutgoing.length > 0) {
+      if (!cs.voters.includes(leader.id)) {
+        // Leaving the joint configuration removes this leader: hand leadership to an incoming
+        // voter first (see below).
+        leader.raw!.transferLeader(this.prng.pick(cs.voters));
+        return;
+      }
       if (cs.autoLeave) return;
       cc = { transition: ConfChangeTransition.Auto, changes: [], context: EMPTY };
     } else if (!liveness) {
@@ -64,7 +70,8 @@ export class Admin {
     this.stats.proposed++;
     try {
       leader.raw!.proposeConfChange(cc);
-      const what = 'changes' in cc ? `v2/${cc.transition} [${describe(cc.changes)}]` : `v1 [${describe([cc])}]`;
+      const what =
+        'changes' in cc ? `v2/${cc.transition} [${describe(cc.changes)}]` : `v1 [${describe([cc])}]`;
       log(`admin proposes ${what} to node ${leader.id}`);
     } catch (err) {
       if (err !== ErrProposalDropped) throw err;
@@ -99,8 +106,14 @@ export class Admin {
   }
 
   /** One change applied to the model (voters, learners); undefined when none is possible. */
-  private pickChange(voters: Set<bigint>, learners: Set<bigint>, touched: Set<bigint>): ConfChangeSingle | undefined {
-    const spares = this.machines.filter((id) => !voters.has(id) && !learners.has(id) && !this.retired.has(id));
+  private pickChange(
+    voters: Set<bigint>,
+    learners: Set<bigint>,
+    touched: Set<bigint>,
+  ): ConfChangeSingle | undefined {
+    const spares = this.machines.filter(
+      (id) => !voters.has(id) && !learners.has(id) && !this.retired.has(id),
+    );
     const vs = [...voters].filter((id) => !touched.has(id));
     const ls = [...learners].filter((id) => !touched.has(id));
     const options: (() => ConfChangeSingle)[] = [];

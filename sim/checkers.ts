@@ -109,14 +109,15 @@ export class Checkers {
 
   /** Node `id` applied the conf change at `index`: every node must reach the same configuration. */
   onConfState(id: bigint, index: bigint, cs: ConfState): void {
-    const l = (ids: readonly bigint[]): string => [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).join(',');
+    const l = (ids: readonly bigint[]): string =>
+      [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).join(',');
     const d = `voters=(${l(cs.voters)}) learners=(${l(cs.learners)}) outgoing=(${l(cs.votersOutgoing)}) next=(${l(cs.learnersNext)}) auto=${cs.autoLeave}`;
     const prev = this.confs.get(index);
     if (prev === undefined) {
       this.confs.set(index, d);
       this.stats.confChanges++;
-    }
-    else if (prev !== d) fail(`membership: node ${id} has configuration ${d} after index ${index}, others had ${prev}`);
+    } else if (prev !== d)
+      fail(`membership: node ${id} has configuration ${d} after index ${index}, others had ${prev}`);
   }
 
   onAck(op: Op): void {

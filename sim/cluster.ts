@@ -21,7 +21,7 @@ import { Admin, currentLeader } from './admin.js';
 
 interface Event {
   at: number;
-  kind: 'restart' | 'crash' | 'isolate' | 'rejoin';
+  kind: 'restart' | 'crash' | 'isolate' | 'rejoin' | 'retire';
   id: bigint;
 }
 
@@ -44,7 +44,14 @@ export class Cluster implements NodeEnv {
   private events: Event[] = [];
   liveness = false;
   core: bigint[] = [];
-  readonly stats = { crashes: 0, restarts: 0, failedRestarts: 0, partitions: 0, leaderFaults: 0, snapshotsSent: 0 };
+  readonly stats = {
+    crashes: 0,
+    restarts: 0,
+    failedRestarts: 0,
+    partitions: 0,
+    leaderFaults: 0,
+    snapshotsSent: 0,
+  };
 
   constructor(
     prng: Prng,
@@ -62,7 +69,13 @@ export class Cluster implements NodeEnv {
       const p = prng.fork();
       const interval = p.intBetween(Math.ceil(opts.tickUnits * 0.8), Math.floor(opts.tickUnits * 1.2));
       const sched = new TickSchedule(interval, p.intBelow(interval));
-      const conf = { voters: id <= voters.length ? voters : [], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
+      const conf = {
+        voters: id <= voters.length ? voters : [],
+        learners: [],
+        votersOutgoing: [],
+        learnersNext: [],
+        autoLeave: false,
+      };
       this.nodes.push(
         new SimNode(id, new SimDisk(p.fork(), { ...opts.disk }), kind, p, opts.raft, sched, conf),
       );
@@ -117,12 +130,22 @@ export class Cluster implements NodeEnv {
     return false;
   }
 
+  /**
+   * As etcd's server does ("the member has been permanently removed from the cluster"), a node
+   * that applies its own removal stops for good, after a short delay that lets it pass the commit
+   * on. Until then a removed node still votes, which others may need to learn of the removal.
+   */
+  onRemoved(id: bigint): void {
+    if (this.events.some((e) => e.id === id && e.kind === 'retire')) return;
+    this.schedule({ at: this.clock.now + 10 * this.opts.tickUnits, kind: 'retire', id });
+  }
+
   private schedule(e: Event): void {
     this.events.push(e);
   }
 
   crash(n: SimNode, why: string): void {
-    if (!n.up) return;
+    if (!n.up || n.retired) return;
     n.crash();
     this.stats.crashes++;
     this.log(`node ${n.id} crashes (${why})`);
@@ -134,7 +157,7 @@ export class Cluster implements NodeEnv {
   }
 
   private async restart(n: SimNode): Promise<void> {
-    if (n.up) return;
+    if (n.up || n.retired) return;
     try {
       await n.start(this);
       this.stats.restarts++;
@@ -155,7 +178,11 @@ export class Cluster implements NodeEnv {
     for (const e of due) {
       const n = this.node(e.id)!;
       if (e.kind === 'restart') await this.restart(n);
-      else if (e.kind === 'crash') this.crash(n, 'leader fault');
+      else if (e.kind === 'retire') {
+        n.retired = true;
+        if (n.up) n.crash();
+        this.log(`node ${n.id} stops: removed from the cluster`);
+      } else if (e.kind === 'crash') this.crash(n, 'leader fault');
       else if (e.kind === 'isolate') {
         for (const m of this.nodes) if (m !== n) this.network.cutBoth(n.id, m.id);
         const f = this.opts.faults;
@@ -287,7 +314,9 @@ export class Cluster implements NodeEnv {
     const coreSize = this.opts.membershipRate > 0 ? ids.length : Math.floor(ids.length / 2) + 1;
     this.core = ids.slice(0, coreSize).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     const rest = ids.filter((id) => !this.core.includes(id));
-    this.events = this.events.filter((e) => e.kind === 'restart' && this.core.includes(e.id));
+    this.events = this.events.filter(
+      (e) => (e.kind === 'restart' && this.core.includes(e.id)) || e.kind === 'retire',
+    );
     for (const n of this.nodes) n.disk.faults = { writeErrorRate: 0, readErrorRate: 0, syncErrorRate: 0 };
     this.network.heal();
     this.network.split(this.core, rest);

@@ -39,6 +39,8 @@ export interface NodeEnv {
    * this). Returns true to crash the node before it sends anything.
    */
   onLeaderReplicating(id: bigint): boolean;
+  /** Node `id` applied a configuration that no longer names it. */
+  onRemoved(id: bigint): void;
   log(msg: string): void;
 }
 
@@ -57,6 +59,8 @@ export class SimNode {
   private lastSnap = 0n;
   /** The configuration as of the last applied entry (or restored snapshot). */
   confState: ConfState;
+  /** Removed from the cluster and stopped for good (etcd stops a member that applies its removal). */
+  retired = false;
   readonly stats = { starts: 0, crashes: 0, applied: 0, snapshots: 0, restored: 0 };
 
   constructor(
@@ -82,7 +86,8 @@ export class SimNode {
     const { hardState } = log.storage.initialState();
     this.confState = snap.metadata.confState;
     this.sm = StateMachine.decode(snap.metadata.index, snap.data);
-    if (snap.metadata.index > 0n) env.checkers.onSnapshotPoint(this.id, snap.metadata.index, snap.metadata.term);
+    if (snap.metadata.index > 0n)
+      env.checkers.onSnapshotPoint(this.id, snap.metadata.index, snap.metadata.term);
     env.checkers.onDigest(this.id, snap.metadata.index, this.sm.digest, 'restarting from a snapshot at');
     this.commit = hardState.commit;
     this.checkedCommit = snap.metadata.index;
@@ -190,6 +195,12 @@ export class SimNode {
       const cc = e.type === EntryType.ConfChange ? decodeConfChange(e.data) : decodeConfChangeV2(e.data);
       this.confState = this.raw!.applyConfChange(cc);
       env.checkers.onConfState(this.id, e.index, this.confState);
+      const cs = this.confState;
+      if (
+        ![cs.voters, cs.learners, cs.votersOutgoing, cs.learnersNext].some((ids) => ids.includes(this.id))
+      ) {
+        env.onRemoved(this.id);
+      }
       return true;
     }
     if (op !== undefined) env.onApplied(this.id, op);
