@@ -28,6 +28,8 @@ function describe(ccs: readonly ConfChangeSingle[]): string {
 
 export class Admin {
   private readonly retired = new Set<bigint>();
+  /** Machines named by any applied configuration so far. */
+  private readonly members = new Set<bigint>();
   readonly stats = { proposed: 0, dropped: 0 };
 
   constructor(
@@ -35,7 +37,17 @@ export class Admin {
     /** Probability per time unit of an attempt. */
     private readonly rate: number,
     private readonly machines: readonly bigint[],
-  ) {}
+    initialVoters: readonly bigint[],
+  ) {
+    for (const id of initialVoters) this.members.add(id);
+  }
+
+  /** A configuration some node applied: a machine it no longer names is never added again. */
+  onConfApplied(cs: ConfState): void {
+    const now = new Set([...cs.voters, ...cs.learners, ...cs.votersOutgoing, ...cs.learnersNext]);
+    for (const id of this.members) if (!now.has(id)) this.retired.add(id);
+    for (const id of now) this.members.add(id);
+  }
 
   /** One time unit: maybe propose a change (in the liveness phase only a pending explicit leave). */
   step(nodes: readonly SimNode[], liveness: boolean, log: (msg: string) => void): void {
@@ -64,9 +76,9 @@ export class Admin {
       // effect on apply the others may still need its vote to elect anyone.
       const to = cs.voters.filter((id) => id !== leader.id);
       if (to.length > 0) leader.raw!.transferLeader(this.prng.pick(to));
-      for (const c of changes) if (c.type === ConfChangeType.RemoveNode) this.retired.delete(c.nodeId);
       return;
     }
+    for (const c of changes) if (c.type === ConfChangeType.RemoveNode) this.retired.add(c.nodeId);
     this.stats.proposed++;
     try {
       leader.raw!.proposeConfChange(cc);
@@ -92,7 +104,6 @@ export class Admin {
       touched.add(c.nodeId);
     }
     if (ccs.length === 0 || voters.size === 0) return undefined;
-    for (const c of ccs) if (c.type === ConfChangeType.RemoveNode) this.retired.add(c.nodeId);
     if (ccs.length === 1 && this.prng.chance(0.4)) {
       const c = ccs[0]!;
       return { type: c.type, nodeId: c.nodeId, context: EMPTY, id: 0n };

@@ -7,7 +7,7 @@
 import { Prng } from '../src/base/prng.js';
 import { ErrProposalDropped, ErrStepPeerNotFound } from '../src/raft/errors.js';
 import { SnapshotStatus } from '../src/raft/raw-node.js';
-import { MessageType, type Message, type Snapshot } from '../src/raft/types.js';
+import { MessageType, type ConfState, type Message, type Snapshot } from '../src/raft/types.js';
 import { Checkers, SimFailure } from './checkers.js';
 import { SimClock, TickSchedule } from './clock.js';
 import { SimDisk } from './disk.js';
@@ -21,7 +21,7 @@ import { Admin, currentLeader } from './admin.js';
 
 interface Event {
   at: number;
-  kind: 'restart' | 'crash' | 'isolate' | 'rejoin' | 'retire';
+  kind: 'restart' | 'crash' | 'isolate' | 'rejoin';
   id: bigint;
 }
 
@@ -64,7 +64,7 @@ export class Cluster implements NodeEnv {
     this.workload = new Workload(prng.fork(), opts.workload, this.checkers);
     const machines = Array.from({ length: opts.nodes }, (_, i) => BigInt(i + 1));
     const voters = machines.slice(0, opts.initialVoters);
-    this.admin = new Admin(prng.fork(), opts.membershipRate, machines);
+    this.admin = new Admin(prng.fork(), opts.membershipRate, machines, voters);
     for (const id of machines) {
       const p = prng.fork();
       const interval = p.intBetween(Math.ceil(opts.tickUnits * 0.8), Math.floor(opts.tickUnits * 1.2));
@@ -131,13 +131,16 @@ export class Cluster implements NodeEnv {
   }
 
   /**
-   * As etcd's server does ("the member has been permanently removed from the cluster"), a node
-   * that applies its own removal stops for good, after a short delay that lets it pass the commit
-   * on. Until then a removed node still votes, which others may need to learn of the removal.
+   * Unlike etcd's server, which stops a member once it applies its own removal, a removed node
+   * keeps running: configurations take effect when applied, so after a crash that loses a commit
+   * index the remaining members may need the removed node's vote to commit its removal again.
    */
+  onConfApplied(cs: ConfState): void {
+    this.admin.onConfApplied(cs);
+  }
+
   onRemoved(id: bigint): void {
-    if (this.events.some((e) => e.id === id && e.kind === 'retire')) return;
-    this.schedule({ at: this.clock.now + 10 * this.opts.tickUnits, kind: 'retire', id });
+    this.log(`node ${id} applied its own removal`);
   }
 
   private schedule(e: Event): void {
@@ -145,7 +148,7 @@ export class Cluster implements NodeEnv {
   }
 
   crash(n: SimNode, why: string): void {
-    if (!n.up || n.retired) return;
+    if (!n.up) return;
     n.crash();
     this.stats.crashes++;
     this.log(`node ${n.id} crashes (${why})`);
@@ -157,7 +160,7 @@ export class Cluster implements NodeEnv {
   }
 
   private async restart(n: SimNode): Promise<void> {
-    if (n.up || n.retired) return;
+    if (n.up) return;
     try {
       await n.start(this);
       this.stats.restarts++;
@@ -178,11 +181,7 @@ export class Cluster implements NodeEnv {
     for (const e of due) {
       const n = this.node(e.id)!;
       if (e.kind === 'restart') await this.restart(n);
-      else if (e.kind === 'retire') {
-        n.retired = true;
-        if (n.up) n.crash();
-        this.log(`node ${n.id} stops: removed from the cluster`);
-      } else if (e.kind === 'crash') this.crash(n, 'leader fault');
+      else if (e.kind === 'crash') this.crash(n, 'leader fault');
       else if (e.kind === 'isolate') {
         for (const m of this.nodes) if (m !== n) this.network.cutBoth(n.id, m.id);
         const f = this.opts.faults;
@@ -314,9 +313,7 @@ export class Cluster implements NodeEnv {
     const coreSize = this.opts.membershipRate > 0 ? ids.length : Math.floor(ids.length / 2) + 1;
     this.core = ids.slice(0, coreSize).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     const rest = ids.filter((id) => !this.core.includes(id));
-    this.events = this.events.filter(
-      (e) => (e.kind === 'restart' && this.core.includes(e.id)) || e.kind === 'retire',
-    );
+    this.events = this.events.filter((e) => e.kind === 'restart' && this.core.includes(e.id));
     for (const n of this.nodes) n.disk.faults = { writeErrorRate: 0, readErrorRate: 0, syncErrorRate: 0 };
     this.network.heal();
     this.network.split(this.core, rest);

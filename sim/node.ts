@@ -39,6 +39,8 @@ export interface NodeEnv {
    * this). Returns true to crash the node before it sends anything.
    */
   onLeaderReplicating(id: bigint): boolean;
+  /** Some node applied a configuration change (checkers already told). */
+  onConfApplied(cs: ConfState): void;
   /** Node `id` applied a configuration that no longer names it. */
   onRemoved(id: bigint): void;
   log(msg: string): void;
@@ -59,8 +61,6 @@ export class SimNode {
   private lastSnap = 0n;
   /** The configuration as of the last applied entry (or restored snapshot). */
   confState: ConfState;
-  /** Removed from the cluster and stopped for good (etcd stops a member that applies its removal). */
-  retired = false;
   readonly stats = { starts: 0, crashes: 0, applied: 0, snapshots: 0, restored: 0 };
 
   constructor(
@@ -195,6 +195,7 @@ export class SimNode {
       const cc = e.type === EntryType.ConfChange ? decodeConfChange(e.data) : decodeConfChangeV2(e.data);
       this.confState = this.raw!.applyConfChange(cc);
       env.checkers.onConfState(this.id, e.index, this.confState);
+      env.onConfApplied(this.confState);
       const cs = this.confState;
       if (
         ![cs.voters, cs.learners, cs.votersOutgoing, cs.learnersNext].some((ids) => ids.includes(this.id))
