@@ -5,7 +5,14 @@
 // the node treats any disk error as fatal (fail-stop, as etcd does) and is restarted later from
 // what the disk holds after a crash.
 import type { Prng } from '../src/base/prng.js';
-import { FsError, type FileHandle, type FileStat, type FileSystem, type OpenFlags } from '../src/base/fs.js';
+import {
+  FsError,
+  type DatasyncOptions,
+  type FileHandle,
+  type FileStat,
+  type FileSystem,
+  type OpenFlags,
+} from '../src/base/fs.js';
 import { MemFileSystem } from '../src/base/mem-fs.js';
 
 export interface DiskFaultOptions {
@@ -52,9 +59,9 @@ class FaultyHandle implements FileHandle {
     return this.h.read(position, length);
   }
 
-  async datasync(): Promise<void> {
+  async datasync(opts?: DatasyncOptions): Promise<void> {
     this.disk.maybeFail('sync', this.h.path);
-    return this.h.datasync();
+    return this.h.datasync(opts);
   }
 
   async sync(): Promise<void> {

@@ -1,4 +1,4 @@
-// The simulator must catch a broken commit rule. The mutant lets a leader commit an entry of an
+// The simulator must catch a broken commit rule, and a disk that loses what it acknowledged. The mutant lets a leader commit an entry of an
 // earlier term as soon as a quorum stores it (it drops RaftLog.maybeCommit's "the entry is of the
 // current term" check) — the unsafe rule of the Raft paper's Figure 8. Under the simulator's
 // faults (leaders crashed or isolated right after replicating to a minority, one entry per
@@ -6,6 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RaftLog } from '../src/raft/raft-log.js';
+import type { FileHandle, OpenFlags } from '../src/base/fs.js';
+import { SimDisk } from './disk.js';
 import { runSeed } from './run.js';
 
 const BUDGET = 500;
@@ -32,4 +34,38 @@ test('committing an entry of a previous term by counting replicas is caught', as
   assert.ok(caught !== undefined, `the mutant survived ${BUDGET} seeds`);
   console.log(`mutant caught after ${caught.tried} seeds (seed ${caught.seed}): ${caught.failure}`);
   assert.match(caught.failure, /state-machine safety/);
+});
+
+test('a disk whose fsyncs do nothing is caught (the crash model drops what was never synced)', async () => {
+  const original = Object.getOwnPropertyDescriptor(SimDisk.prototype, 'open')!;
+  const open = original.value as SimDisk['open'];
+  SimDisk.prototype.open = async function (
+    this: SimDisk,
+    path: string,
+    flags: OpenFlags,
+  ): Promise<FileHandle> {
+    const h = await open.call(this, path, flags);
+    h.datasync = async () => {};
+    h.sync = async () => {};
+    return h;
+  };
+  // Most such runs end with the WAL refusing to open a log that lost synced-looking data; the
+  // checkers must also see the damage itself in some runs (lost votes, lost commits).
+  let refusals = 0;
+  let caught: { seed: number; failure: string } | undefined;
+  try {
+    for (let seed = 7000; seed < 7200 && caught === undefined; seed++) {
+      const r = await runSeed(seed);
+      if (r.ok) continue;
+      if (/state-machine safety|election safety|durability|log matching/.test(r.failure!))
+        caught = { seed, failure: r.failure! };
+      else refusals++;
+    }
+  } finally {
+    Object.defineProperty(SimDisk.prototype, 'open', original);
+  }
+  assert.ok(caught !== undefined, 'the checkers never saw the effect of a disk without fsync in 200 seeds');
+  console.log(
+    `no-fsync disk: ${refusals} runs stopped by the WAL refusing its log, then a checker at seed ${caught.seed}: ${caught.failure.slice(0, 160)}`,
+  );
 });
