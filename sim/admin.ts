@@ -104,6 +104,13 @@ export class Admin {
       touched.add(c.nodeId);
     }
     if (ccs.length === 0 || voters.size === 0) return undefined;
+    // A change takes effect when a node applies it. Until every member has learned that it is
+    // committed, a member that has not may still need a quorum of the old voters — so the old
+    // voters that stay must form one by themselves. Otherwise a crash that loses a commit index,
+    // or a removed node with a longer log that votes no, blocks elections for good (etcd warns
+    // the same for shrinking a two-member cluster).
+    const staying = cs.voters.filter((id) => voters.has(id)).length;
+    if (staying < Math.floor(cs.voters.length / 2) + 1) return undefined;
     if (ccs.length === 1 && this.prng.chance(0.4)) {
       const c = ccs[0]!;
       return { type: c.type, nodeId: c.nodeId, context: EMPTY, id: 0n };

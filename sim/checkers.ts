@@ -56,6 +56,18 @@ export class Checkers {
     }
   }
 
+  /**
+   * A leader must be a voter of its own configuration: our core steps a leader down when it
+   * applies its own removal, and a leader outside the voters drops every proposal while its
+   * heartbeats keep the voters from electing anyone else.
+   */
+  onLeaderConfig(id: bigint, term: bigint, cs: ConfState): void {
+    if (cs.voters.includes(id) || cs.votersOutgoing.includes(id)) return;
+    fail(
+      `membership: node ${id} leads term ${term} but is not a voter of its configuration (voters ${cs.voters.join(',')})`,
+    );
+  }
+
   /** Node `id` holds a snapshot at (index, term): the entry there is committed with that term. */
   onSnapshotPoint(id: bigint, index: bigint, term: bigint): void {
     const prev = this.committed.get(index);

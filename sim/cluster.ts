@@ -51,6 +51,7 @@ export class Cluster implements NodeEnv {
     partitions: 0,
     leaderFaults: 0,
     snapshotsSent: 0,
+    pauses: 0,
   };
 
   constructor(
@@ -123,8 +124,13 @@ export class Cluster implements NodeEnv {
     if (this.liveness || !p.chance(this.opts.faults.leaderFaultRate)) return false;
     if (this.events.some((e) => e.id === id && e.kind !== 'restart' && e.kind !== 'rejoin')) return false;
     this.stats.leaderFaults++;
-    const kind = p.intBelow(3);
+    const kind = p.intBelow(4);
     if (kind === 0) return true;
+    if (kind === 3) {
+      // A stale leader: it sends these appends, then stops; it wakes up still believing it leads.
+      this.pause(this.node(id)!, 'leader fault');
+      return false;
+    }
     const at = this.clock.now + p.intBetween(0, this.opts.network.maxDelay);
     this.schedule({ at, kind: kind === 1 ? 'crash' : 'isolate', id });
     return false;
@@ -203,6 +209,19 @@ export class Cluster implements NodeEnv {
     const p = this.faultPrng;
     if (p.chance(f.partitionRate)) this.changePartition();
     for (const n of this.nodes) if (n.up && p.chance(f.crashRate)) this.crash(n, 'random');
+    for (const n of this.nodes) if (this.active(n) && p.chance(f.pauseRate)) this.pause(n, 'random');
+  }
+
+  private pause(n: SimNode, why: string): void {
+    const timeout = this.opts.raft.electionTick * this.opts.tickUnits;
+    this.stats.pauses++;
+    n.pausedUntil = this.clock.now + this.faultPrng.intBetween(Math.ceil(timeout / 2), 3 * timeout);
+    this.log(`node ${n.id} pauses until ${n.pausedUntil} (${why})`);
+  }
+
+  /** Up and not paused. */
+  private active(n: SimNode): boolean {
+    return n.up && n.pausedUntil <= this.clock.now;
   }
 
   private changePartition(): void {
@@ -239,6 +258,10 @@ export class Cluster implements NodeEnv {
       const from = this.node(msg.from);
       const to = this.node(msg.to);
       const arrives = delivered && to !== undefined && to.up;
+      if (arrives && to.pausedUntil > this.clock.now) {
+        this.network.holdUntil(to.pausedUntil, msg);
+        continue;
+      }
       if (msg.type === MessageType.MsgSnap && from?.raw !== undefined) {
         from.raw.reportSnapshot(
           msg.to,
@@ -265,15 +288,15 @@ export class Cluster implements NodeEnv {
     this.deliver();
     const now = this.clock.now;
     for (const n of this.nodes) {
-      if (!n.up || !n.schedule.due(now)) continue;
+      if (!this.active(n) || !n.schedule.due(now)) continue;
       n.raw!.tick();
       n.observe(this);
     }
-    const targets = this.liveness ? this.nodes.filter((n) => this.core.includes(n.id)) : this.nodes;
+    const targets = this.nodes.filter((n) => this.active(n) && (!this.liveness || this.core.includes(n.id)));
     this.workload.step(now, targets);
     if (this.opts.membershipRate > 0) this.admin.step(this.nodes, this.liveness, (m) => this.log(m));
     for (const n of this.nodes) {
-      if (!n.up) continue;
+      if (!this.active(n)) continue;
       try {
         await n.process(this);
       } catch (err) {
@@ -314,7 +337,10 @@ export class Cluster implements NodeEnv {
     this.core = ids.slice(0, coreSize).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     const rest = ids.filter((id) => !this.core.includes(id));
     this.events = this.events.filter((e) => e.kind === 'restart' && this.core.includes(e.id));
-    for (const n of this.nodes) n.disk.faults = { writeErrorRate: 0, readErrorRate: 0, syncErrorRate: 0 };
+    for (const n of this.nodes) {
+      n.disk.faults = { writeErrorRate: 0, readErrorRate: 0, syncErrorRate: 0 };
+      n.pausedUntil = 0;
+    }
     this.network.heal();
     this.network.split(this.core, rest);
     this.network.opts = { ...this.network.opts, lossRate: Math.min(this.network.opts.lossRate, 0.05) };

@@ -81,7 +81,7 @@ async function main(): Promise<void> {
   const ms = performance.now() - started;
   const t = (k: string): number => totals.get(k) ?? 0;
   process.stdout.write(
-    `totals: ${t('leaders')} leaders, ${t('crashes')} crashes (${t('leaderFaults')} leader faults), ` +
+    `totals: ${t('leaders')} leaders, ${t('crashes')} crashes (${t('leaderFaults')} leader faults), ${t('pauses')} pauses, ` +
       `${t('diskFaults')} disk faults, ${t('walRepairs')} torn WAL tails repaired, ${t('partitions')} partition changes, ` +
       `${t('snapshotsSent')} snapshots sent, ${t('snapshotsRestored')} restored, ${t('compactions')} compactions, ${t('confChanges')} membership changes, ` +
       `${t('acked')} acknowledged operations; ${(ms / seeds.length).toFixed(0)} ms per seed\n`,

@@ -103,6 +103,11 @@ export class SimNetwork {
     return true;
   }
 
+  /** Holds a message that reached a paused process until `at` (kernel buffers keep it). */
+  holdUntil(at: number, msg: Message): void {
+    this.enqueue(at, msg);
+  }
+
   /** Messages due at or before `now`, in order, each marked delivered or dropped by a cut link. */
   due(now: number): Delivery[] {
     let n = 0;

@@ -61,6 +61,8 @@ export class SimNode {
   private lastSnap = 0n;
   /** The configuration as of the last applied entry (or restored snapshot). */
   confState: ConfState;
+  /** A process pause (GC, VM steal, SIGSTOP): until then the node neither ticks nor handles anything. */
+  pausedUntil = 0;
   readonly stats = { starts: 0, crashes: 0, applied: 0, snapshots: 0, restored: 0 };
 
   constructor(
@@ -121,7 +123,9 @@ export class SimNode {
   /** Reports this node to the election-safety checker if it is a leader now. */
   observe(env: NodeEnv): void {
     const st = this.raw?.basicStatus();
-    if (st !== undefined && st.raftState === StateType.StateLeader) env.checkers.onLeader(this.id, st.term);
+    if (st === undefined || st.raftState !== StateType.StateLeader) return;
+    env.checkers.onLeader(this.id, st.term);
+    env.checkers.onLeaderConfig(this.id, st.term, this.confState);
   }
 
   /** Handles every pending Ready. Throws on a disk error (the caller crashes the node). */

@@ -19,8 +19,10 @@ export interface FaultOptions {
   /** A crashed node restarts after a delay in [min, max] units. */
   restartMin: number;
   restartMax: number;
-  /** Probability that a leader that just replicated entries is crashed or isolated shortly after. */
+  /** Probability that a leader about to replicate entries is crashed, isolated or paused. */
   leaderFaultRate: number;
+  /** Probability per time unit and live node of a process pause of 0.5-3 election timeouts. */
+  pauseRate: number;
 }
 
 export interface SwarmOptions {
@@ -126,6 +128,7 @@ function drawOptions(prng: Prng): SwarmOptions {
       restartMin: 10,
       restartMax: prng.pick([100, 500, 2000]),
       leaderFaultRate: prng.pick([0, 0.02, 0.1, 0.3]),
+      pauseRate: prng.pick([0, 0, 0.0005, 0.002]),
     },
     workload: {
       clients: prng.intBetween(1, 4),

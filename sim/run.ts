@@ -37,6 +37,7 @@ export interface SeedStats {
   snapshotsRestored: number;
   compactions: number;
   confChanges: number;
+  pauses: number;
 }
 
 export interface SeedResult {
@@ -104,6 +105,7 @@ export async function runSeed(seed: number, opts: RunOptions = {}): Promise<Seed
     snapshotsRestored: sum(c.nodes.map((n) => n.stats.restored)),
     compactions: sum(c.nodes.map((n) => n.stats.snapshots)),
     confChanges: c.checkers.stats.confChanges,
+    pauses: c.stats.pauses,
   };
   if (failure !== undefined) opts.log?.(`FAILED at ${c.clock.now}: ${failure}`);
   return failure === undefined
