@@ -1,4 +1,5 @@
-// `npm run sim -- [--seeds N] [--seed S] [--nodes N] [--storage wal|memory] [--verbose]`: runs N
+// `npm run sim -- [--seeds N] [--seed S] [--nodes N] [--storage wal|memory] [--membership]
+// [--verbose]`: runs N
 // fresh seeds (derived from a base seed printed first) or replays one seed. Prints one line per
 // failing seed with the command that replays it, and last `P passed, F failed`; exits 1 on any
 // failure. The only file in sim/ that touches the process (argv, stdout, exit code, entropy).
@@ -10,18 +11,19 @@ interface Args {
   seed?: number;
   nodes?: number;
   storage: 'wal' | 'memory';
+  membership: boolean;
   verbose: boolean;
 }
 
 function usage(msg: string): never {
   process.stderr.write(
-    `${msg}\nusage: sim [--seeds N] [--seed S] [--nodes 1-7] [--storage wal|memory] [--verbose]\n`,
+    `${msg}\nusage: sim [--seeds N] [--seed S] [--nodes 1-7] [--storage wal|memory] [--membership] [--verbose]\n`,
   );
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { seeds: 100, storage: 'wal', verbose: false };
+  const a: Args = { seeds: 100, storage: 'wal', membership: false, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const val = (): number => {
@@ -38,7 +40,8 @@ function parseArgs(argv: string[]): Args {
       const s = argv[++i];
       if (s !== 'wal' && s !== 'memory') usage('--storage must be wal or memory');
       a.storage = s;
-    } else if (flag === '--verbose') a.verbose = true;
+    } else if (flag === '--membership') a.membership = true;
+    else if (flag === '--verbose') a.verbose = true;
     else usage(`unknown argument ${flag}`);
   }
   return a;
@@ -46,8 +49,8 @@ function parseArgs(argv: string[]): Args {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const extra = `${args.nodes !== undefined ? ` --nodes ${args.nodes}` : ''}${args.storage !== 'wal' ? ` --storage ${args.storage}` : ''}`;
-  const opts: RunOptions = { nodes: args.nodes, storage: args.storage };
+  const extra = `${args.nodes !== undefined ? ` --nodes ${args.nodes}` : ''}${args.storage !== 'wal' ? ` --storage ${args.storage}` : ''}${args.membership ? ' --membership' : ''}`;
+  const opts: RunOptions = { nodes: args.nodes, storage: args.storage, membership: args.membership };
   if (args.verbose) opts.log = (line) => process.stdout.write(`${line}\n`);
   const seeds: number[] = [];
   if (args.seed !== undefined) seeds.push(args.seed);

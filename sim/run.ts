@@ -15,6 +15,8 @@ export interface RunOptions {
   storage?: 'wal' | 'memory';
   /** Receives one line per notable event. */
   log?: (line: string) => void;
+  /** Membership changes on every seed with 2+ machines (the swarm otherwise picks ~30% of them). */
+  membership?: boolean;
   /** Overrides of the drawn options (tests use this to shorten runs). */
   tweak?: (o: SwarmOptions) => void;
 }
@@ -69,6 +71,7 @@ function describeError(err: unknown): string {
 export async function runSeed(seed: number, opts: RunOptions = {}): Promise<SeedResult> {
   const prng = new Prng(seed);
   const swarm = swarmOptions(prng.fork(), opts.nodes);
+  if (opts.membership === true && swarm.nodes >= 2 && swarm.membershipRate === 0) swarm.membershipRate = 0.02;
   opts.tweak?.(swarm);
   const c = new Cluster(prng.fork(), swarm, await storageKind(opts.storage ?? 'wal'), opts.log);
   opts.log?.(`seed ${seed} options ${JSON.stringify(swarm)}`);
