@@ -69,7 +69,7 @@ async function main(): Promise<void> {
     else {
       failed++;
       process.stdout.write(
-        `seed ${seed} FAILED: ${r.failure}\n  replay: npm run sim -- --seed ${seed}${extra}\n`,
+        `seed ${seed} FAILED (replay: npm run sim -- --seed ${seed}${extra}): ${r.failure}\n`,
       );
     }
     for (const [k, v] of Object.entries(r.stats)) totals.set(k, (totals.get(k) ?? 0) + Number(v));
