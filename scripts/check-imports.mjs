@@ -24,7 +24,7 @@ const allowed = {
     'src/lease',
     'src/auth',
   ],
-  'src/transport': ['src/base', 'src/generated', 'src/server'],
+  'src/transport': ['src/base', 'src/generated', 'src/raft', 'src/server'],
   'src/api/grpc': ['src/base', 'src/generated', 'src/server'],
   'src/api/http': ['src/base', 'src/generated', 'src/server'],
   'src/platform': ['src/base'],
