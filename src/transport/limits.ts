@@ -44,6 +44,9 @@ export const DEFAULT_TRANSPORT_LIMITS: Readonly<TransportLimits> = Object.freeze
   connectionWindowBytes: 16 * 1024 * 1024,
 });
 
+/** Node's per-connection HTTP/2 memory cap (MB): room for the receive windows above, and to spare. */
+export const SESSION_MEMORY_MB = 256;
+
 const HTTP2_MAX_WINDOW = 2 ** 31 - 1;
 
 /** The defaults overridden by `given`; throws a RangeError naming the first limit that is invalid. */

@@ -12,6 +12,7 @@ import type { ServerHttp2Session, ServerHttp2Stream, IncomingHttpHeaders } from 
 import { ETCD_CLUSTER_VERSION, ETCD_SERVER_VERSION } from '../server/version.js';
 import { PATH_MEMBERS, PATH_PROBING, PATH_SNAPSHOT, PATH_STREAM, PATH_VERSION } from './headers.js';
 import { keepAlive } from './keepalive.js';
+import { SESSION_MEMORY_MB } from './limits.js';
 import { checkPeerRequest, serveMessageStream, serveSnapshot, type ReceiverContext } from './receiver.js';
 
 /** Host and port to listen on for a peer URL; throws on a scheme other than http. */
@@ -52,7 +53,7 @@ export class PeerListener {
     const l = ctx.limits;
     this.h2 = http2.createServer({
       settings: { initialWindowSize: l.streamWindowBytes },
-      maxSessionMemory: 64,
+      maxSessionMemory: SESSION_MEMORY_MB,
     });
     this.h2.on('session', (s) => this.onSession(s));
     this.h2.on('stream', (stream, headers) => this.onStream(stream, headers));
@@ -76,13 +77,18 @@ export class PeerListener {
     const addrs = urls.map(listenAddress);
     for (const a of addrs) {
       const srv = net.createServer((sock) => this.onConnection(sock));
-      await new Promise<void>((resolve, reject) => {
-        srv.once('error', reject);
-        srv.listen(a.port, a.host, () => {
-          srv.off('error', reject);
-          resolve();
+      try {
+        await new Promise<void>((resolve, reject) => {
+          srv.once('error', reject);
+          srv.listen(a.port, a.host, () => {
+            srv.off('error', reject);
+            resolve();
+          });
         });
-      });
+      } catch (err) {
+        await this.close(); // the URLs already bound are released again
+        throw err;
+      }
       this.servers.push(srv);
       const bound = srv.address() as net.AddressInfo;
       this.urls.push(`http://${a.host.includes(':') ? `[${a.host}]` : a.host}:${bound.port}`);
@@ -94,16 +100,17 @@ export class PeerListener {
     sock.once('close', () => this.sockets.delete(sock));
     sock.on('error', () => sock.destroy());
     sock.setNoDelay(true);
+    // A connection that never says anything is not kept forever.
+    sock.setTimeout(this.ctx.limits.dialTimeoutMs, () => sock.destroy());
+    let seen = Buffer.alloc(0);
     const sniff = (): void => {
-      const chunk = sock.read() as Buffer | null;
-      if (chunk === null) return;
-      if (chunk.length < 3) {
-        sock.unshift(chunk);
-        return; // wait for more: the preface is longer than one byte or two
-      }
+      let chunk: Buffer | null;
+      while ((chunk = sock.read() as Buffer | null) !== null) seen = Buffer.concat([seen, chunk]);
+      if (seen.length < 3) return; // the HTTP/2 preface and any HTTP/1 method are longer
       sock.off('readable', sniff);
-      sock.unshift(chunk);
-      const isH2 = chunk.subarray(0, 3).toString('latin1') === 'PRI';
+      sock.setTimeout(0);
+      sock.unshift(seen);
+      const isH2 = seen.subarray(0, 3).toString('latin1') === 'PRI';
       (isH2 ? this.h2 : this.h1).emit('connection', sock);
     };
     sock.on('readable', sniff);

@@ -26,7 +26,7 @@ import {
   idHex,
 } from './headers.js';
 import { keepAlive } from './keepalive.js';
-import type { TransportLimits } from './limits.js';
+import { SESSION_MEMORY_MB, type TransportLimits } from './limits.js';
 
 export interface SenderContext {
   localId: bigint;
@@ -192,7 +192,10 @@ export class PeerSender {
     this.timer = undefined;
     const l = this.ctx.limits;
     const url = this.url();
-    const session = http2.connect(url, { settings: { initialWindowSize: l.streamWindowBytes } });
+    const session = http2.connect(url, {
+      settings: { initialWindowSize: l.streamWindowBytes },
+      maxSessionMemory: SESSION_MEMORY_MB,
+    });
     this.session = session;
     session.on('error', (err: Error) => this.fail(gen, `connection error: ${err.message}`));
     session.on('close', () => this.fail(gen, 'connection closed'));

@@ -39,13 +39,17 @@ export interface ReceiverContext {
 }
 
 function refuse(stream: ServerHttp2Stream, ctx: ReceiverContext, status: number, body: string): void {
-  if (stream.destroyed || stream.headersSent) return;
-  stream.respond({
-    ':status': status,
-    'content-type': 'text/plain; charset=utf-8',
-    [HEADER_CLUSTER_ID]: idHex(ctx.clusterId),
-  });
-  stream.end(body + '\n');
+  if (stream.destroyed || stream.closed || stream.headersSent) return;
+  try {
+    stream.respond({
+      ':status': status,
+      'content-type': 'text/plain; charset=utf-8',
+      [HEADER_CLUSTER_ID]: idHex(ctx.clusterId),
+    });
+    stream.end(body + '\n');
+  } catch {
+    // The connection went away meanwhile: nobody is left to answer.
+  }
 }
 
 /** Checks a peer request's headers; answers and returns undefined if it is refused, else the sender's ID. */
@@ -220,8 +224,12 @@ export async function serveSnapshot(
     return;
   }
   lg.info('received and saved database snapshot', { ...fields, 'incoming-snapshot-size': counter.bytes });
-  if (stream.destroyed) return;
-  stream.respond({ ':status': 204, [HEADER_CLUSTER_ID]: idHex(ctx.clusterId) }, { endStream: true });
+  if (stream.destroyed || stream.closed) return;
+  try {
+    stream.respond({ ':status': 204, [HEADER_CLUSTER_ID]: idHex(ctx.clusterId) }, { endStream: true });
+  } catch {
+    return; // the sender is gone; it reports the snapshot failed on its side
+  }
   // Whatever the handler left unread is read and discarded, so that the sender's writes finish.
   try {
     while ((await reader.next())?.length) {

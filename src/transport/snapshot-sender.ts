@@ -13,6 +13,7 @@ import type { Message } from '../raft/types.js';
 import { frame, frameHeader } from './frame.js';
 import { PATH_SNAPSHOT } from './headers.js';
 import { keepAlive } from './keepalive.js';
+import { SESSION_MEMORY_MB } from './limits.js';
 import { peerHeaders, type SenderContext } from './peer-sender.js';
 
 /** Writes `buf`, waiting for 'drain' when the stream's buffer is full. */
@@ -74,7 +75,10 @@ export async function postSnapshot(
   track: (s: ClientHttp2Session) => () => void,
 ): Promise<SnapshotSendResult> {
   const l = ctx.limits;
-  const session = http2.connect(url, { settings: { initialWindowSize: l.streamWindowBytes } });
+  const session = http2.connect(url, {
+    settings: { initialWindowSize: l.streamWindowBytes },
+    maxSessionMemory: SESSION_MEMORY_MB,
+  });
   const untrack = track(session);
   let sessionError: Error | undefined;
   session.on('error', (err: Error) => {
