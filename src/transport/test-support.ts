@@ -1,6 +1,7 @@
 // Helpers for the transport's tests: a logger that keeps its lines, a PeerHandler that records what
 // it is given, and a waiter that polls a condition (tests wait for outcomes, never for durations).
 
+import net from 'node:net';
 import type { LogFields, Logger } from '../base/log.js';
 import type { Message } from '../raft/types.js';
 import type { PeerHandler } from '../server/peer-transport.js';
@@ -100,4 +101,65 @@ export async function connectAll(members: readonly Member[]): Promise<void> {
     () => members.every((a) => members.every((b) => a === b || a.t.activeSince(b.id) !== undefined)),
     'all streams active',
   );
+}
+
+/**
+ * A TCP proxy in front of a member that can be frozen: while frozen nothing moves in either
+ * direction and new connections are held, as with a member stopped by SIGSTOP or a silent network
+ * partition (no resets, no errors, just silence).
+ */
+export class FreezableProxy {
+  private readonly server: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+  private readonly held: net.Socket[] = [];
+  private frozen = false;
+  url = '';
+
+  constructor(private readonly target: string) {
+    this.server = net.createServer((client) => {
+      this.track(client);
+      client.pause();
+      if (this.frozen) this.held.push(client);
+      else this.pipe(client);
+    });
+  }
+
+  private track(s: net.Socket): void {
+    this.sockets.add(s);
+    s.on('error', () => s.destroy());
+    s.once('close', () => this.sockets.delete(s));
+  }
+
+  private pipe(client: net.Socket): void {
+    const u = new URL(this.target);
+    const upstream = net.connect(Number(u.port), u.hostname);
+    this.track(upstream);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.once('close', () => upstream.destroy());
+    upstream.once('close', () => client.destroy());
+    client.resume();
+  }
+
+  async listen(): Promise<string> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
+    this.url = `http://127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
+    return this.url;
+  }
+
+  freeze(): void {
+    this.frozen = true;
+    for (const s of this.sockets) s.pause();
+  }
+
+  thaw(): void {
+    this.frozen = false;
+    for (const s of this.sockets) s.resume();
+    for (const c of this.held.splice(0)) this.pipe(c);
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
 }
