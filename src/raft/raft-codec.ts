@@ -15,6 +15,15 @@
 // ConfState{voters=1, learners=2, voters_outgoing=3, learners_next=4, auto_leave=5}.
 
 import {
+  Reader,
+  WireBytes,
+  WireVarint,
+  Writer,
+  lenFieldSize,
+  smallSize,
+  u64FieldSize,
+} from './proto-wire.js';
+import {
   EntryType,
   MessageType,
   emptyConfState,
@@ -26,193 +35,26 @@ import {
   type SnapshotMetadata,
 } from './types.js';
 
-const WireVarint = 0;
-const WireFixed64 = 1;
-const WireBytes = 2;
-const WireStartGroup = 3;
-const WireEndGroup = 4;
-const WireFixed32 = 5;
-const U64_MAX = 0xffffffffffffffffn;
-const EMPTY = new Uint8Array(0);
+// Encoding sizes every message exactly first, then writes it into one buffer: nested messages are
+// written in place after their length, never encoded separately and copied.
 
-/** Protobuf output buffer; nested messages are encoded into their own Writer and copied in. */
-class Writer {
-  private buf: Uint8Array;
-  private len = 0;
-
-  constructor(initial = 64) {
-    this.buf = new Uint8Array(initial);
-  }
-
-  private ensure(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    const next = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
-    next.set(this.buf.subarray(0, this.len));
-    this.buf = next;
-  }
-
-  varint(v: bigint): void {
-    if (v < 0n || v > U64_MAX) throw new RangeError(`varint out of uint64 range: ${v}`);
-    this.ensure(10);
-    if (v < 0x80n) {
-      this.buf[this.len++] = Number(v);
-      return;
-    }
-    while (v >= 0x80n) {
-      this.buf[this.len++] = Number(v & 0x7fn) | 0x80;
-      v >>= 7n;
-    }
-    this.buf[this.len++] = Number(v);
-  }
-
-  /** A small non-negative number (tags, lengths, enums, bools) without bigint arithmetic. */
-  small(n: number): void {
-    if (!(Number.isSafeInteger(n) && n >= 0 && n <= 0xffffffff)) throw new RangeError(`small varint ${n}`);
-    this.ensure(5);
-    while (n >= 0x80) {
-      this.buf[this.len++] = (n & 0x7f) | 0x80;
-      n >>>= 7;
-    }
-    this.buf[this.len++] = n;
-  }
-
-  tag(field: number, wire: number): void {
-    this.small((field << 3) | wire);
-  }
-
-  uint64(field: number, v: bigint): void {
-    this.tag(field, WireVarint);
-    this.varint(v);
-  }
-
-  enumOrBool(field: number, v: number): void {
-    this.tag(field, WireVarint);
-    this.small(v);
-  }
-
-  bytes(field: number, b: Uint8Array): void {
-    this.tag(field, WireBytes);
-    this.small(b.length);
-    this.ensure(b.length);
-    this.buf.set(b, this.len);
-    this.len += b.length;
-  }
-
-  finish(): Uint8Array {
-    return this.buf.slice(0, this.len);
-  }
-}
-
-class Reader {
-  pos = 0;
-  constructor(
-    private readonly b: Uint8Array,
-    private readonly what: string,
-  ) {}
-
-  get done(): boolean {
-    return this.pos >= this.b.length;
-  }
-
-  fail(msg: string): never {
-    throw new Error(`raftpb.${this.what}: ${msg} at byte ${this.pos}`);
-  }
-
-  varint(): bigint {
-    // Fast path for values below 2^28, which covers tags, lengths, enums and most IDs in tests.
-    let small = 0;
-    for (let i = 0; i < 4; i++) {
-      if (this.pos >= this.b.length) this.fail('truncated varint');
-      const byte = this.b[this.pos++]!;
-      small |= (byte & 0x7f) << (7 * i);
-      if (byte < 0x80) return BigInt(small >>> 0);
-    }
-    let v = BigInt(small >>> 0);
-    for (let i = 4; i < 10; i++) {
-      if (this.pos >= this.b.length) this.fail('truncated varint');
-      const byte = this.b[this.pos++]!;
-      if (i === 9 && byte > 1) this.fail('varint overflows uint64');
-      v |= BigInt(byte & 0x7f) << BigInt(7 * i);
-      if (byte < 0x80) return v;
-    }
-    return this.fail('varint longer than 10 bytes');
-  }
-
-  /** A varint that must fit in a JS number (lengths, enums). */
-  smallVarint(max: number, what: string): number {
-    const v = this.varint();
-    if (v > BigInt(max)) this.fail(`${what} ${v} out of range`);
-    return Number(v);
-  }
-
-  /** Returns [field number, wire type]. */
-  tag(): [number, number] {
-    const t = this.varint();
-    const field = t >> 3n;
-    if (field === 0n || field > 0x1fffffffn) this.fail(`invalid field number ${field}`);
-    return [Number(field), Number(t & 7n)];
-  }
-
-  /** A length-delimited value as a view into the input (callers copy what they keep). */
-  view(): Uint8Array {
-    const n = this.varint();
-    if (n > BigInt(this.b.length - this.pos)) this.fail(`length ${n} past the end of the buffer`);
-    const out = this.b.subarray(this.pos, this.pos + Number(n));
-    this.pos += Number(n);
-    return out;
-  }
-
-  /** A length-delimited value as a fresh copy: decoded messages never alias the input buffer. */
-  bytes(): Uint8Array {
-    const v = this.view();
-    return v.length === 0 ? new Uint8Array(0) : new Uint8Array(v);
-  }
-
-  bool(): boolean {
-    return this.varint() !== 0n;
-  }
-
-  skip(n: number): void {
-    if (n > this.b.length - this.pos) this.fail('truncated fixed-width field');
-    this.pos += n;
-  }
-
-  /** Skips an unknown field's value (groups included), as protobuf requires. */
-  skipValue(field: number, wire: number, depth = 0): void {
-    if (depth > 64) this.fail('groups nested too deeply');
-    switch (wire) {
-      case WireVarint:
-        this.varint();
-        return;
-      case WireFixed64:
-        this.skip(8);
-        return;
-      case WireBytes:
-        this.view();
-        return;
-      case WireFixed32:
-        this.skip(4);
-        return;
-      case WireStartGroup:
-        for (;;) {
-          const [f, w] = this.tag();
-          if (w === WireEndGroup) {
-            if (f !== field) this.fail(`end group ${f} does not match start group ${field}`);
-            return;
-          }
-          this.skipValue(f, w, depth + 1);
-        }
-      default:
-        this.fail(`illegal wire type ${wire} for field ${field}`);
-    }
-  }
-
-  expectWire(field: number, wire: number, want: number): void {
-    if (wire !== want) this.fail(`wrong wire type ${wire} for field ${field}`);
-  }
+/** Runs `write` over a buffer of exactly `size` bytes and checks that it filled it. */
+function encodeSized(size: number, what: string, write: (w: Writer) => void): Uint8Array {
+  const w = new Writer(new Uint8Array(size));
+  write(w);
+  if (w.pos !== size) throw new Error(`raftpb.${what}: encoded ${w.pos} bytes, sized ${size}`);
+  return w.buf;
 }
 
 // ---- ConfState ----
+
+function confStateSize(cs: ConfState): number {
+  let n = 2; // auto_leave, always written
+  for (const list of [cs.voters, cs.learners, cs.votersOutgoing, cs.learnersNext]) {
+    for (const id of list) n += u64FieldSize(id);
+  }
+  return n;
+}
 
 function writeConfState(w: Writer, cs: ConfState): void {
   for (const id of cs.voters) w.uint64(1, id);
@@ -223,9 +65,7 @@ function writeConfState(w: Writer, cs: ConfState): void {
 }
 
 export function encodeConfState(cs: ConfState): Uint8Array {
-  const w = new Writer();
-  writeConfState(w, cs);
-  return w.finish();
+  return encodeSized(confStateSize(cs), 'ConfState', (w) => writeConfState(w, cs));
 }
 
 /** Reads one repeated uint64 element, or all elements of its packed form. */
@@ -258,12 +98,15 @@ export function decodeConfState(b: Uint8Array): ConfState {
 
 // ---- Snapshot ----
 
-function encodeMetadata(md: SnapshotMetadata): Uint8Array {
-  const w = new Writer();
-  w.bytes(1, encodeConfState(md.confState));
+function metadataSize(md: SnapshotMetadata): number {
+  return lenFieldSize(confStateSize(md.confState)) + u64FieldSize(md.index) + u64FieldSize(md.term);
+}
+
+function writeMetadata(w: Writer, md: SnapshotMetadata): void {
+  w.lenPrefix(1, confStateSize(md.confState));
+  writeConfState(w, md.confState);
   w.uint64(2, md.index);
   w.uint64(3, md.term);
-  return w.finish();
 }
 
 function decodeMetadata(b: Uint8Array): SnapshotMetadata {
@@ -285,11 +128,18 @@ function decodeMetadata(b: Uint8Array): SnapshotMetadata {
   return md;
 }
 
-export function encodeSnapshot(s: Snapshot): Uint8Array {
-  const w = new Writer(s.data.length + 64);
+function snapshotSize(s: Snapshot): number {
+  return (s.data.length > 0 ? lenFieldSize(s.data.length) : 0) + lenFieldSize(metadataSize(s.metadata));
+}
+
+function writeSnapshot(w: Writer, s: Snapshot): void {
   if (s.data.length > 0) w.bytes(1, s.data);
-  w.bytes(2, encodeMetadata(s.metadata));
-  return w.finish();
+  w.lenPrefix(2, metadataSize(s.metadata));
+  writeMetadata(w, s.metadata);
+}
+
+export function encodeSnapshot(s: Snapshot): Uint8Array {
+  return encodeSized(snapshotSize(s), 'Snapshot', (w) => writeSnapshot(w, s));
 }
 
 export function decodeSnapshot(b: Uint8Array): Snapshot {
@@ -328,6 +178,16 @@ function isZeroSnapshot(s: Snapshot): boolean {
 
 // ---- Entry ----
 
+function entrySize(e: Entry): number {
+  return (
+    1 +
+    smallSize(e.type) +
+    u64FieldSize(e.term) +
+    u64FieldSize(e.index) +
+    (e.data.length > 0 ? lenFieldSize(e.data.length) : 0)
+  );
+}
+
 function writeEntry(w: Writer, e: Entry): void {
   w.enumOrBool(1, e.type);
   w.uint64(2, e.term);
@@ -336,9 +196,7 @@ function writeEntry(w: Writer, e: Entry): void {
 }
 
 export function encodeEntry(e: Entry): Uint8Array {
-  const w = new Writer(e.data.length + 32);
-  writeEntry(w, e);
-  return w.finish();
+  return encodeSized(entrySize(e), 'Entry', (w) => writeEntry(w, e));
 }
 
 export function decodeEntry(b: Uint8Array): Entry {
@@ -366,11 +224,12 @@ export function decodeEntry(b: Uint8Array): Entry {
 // ---- HardState ----
 
 export function encodeHardState(hs: HardState): Uint8Array {
-  const w = new Writer(32);
-  w.uint64(1, hs.term);
-  w.uint64(2, hs.vote);
-  w.uint64(3, hs.commit);
-  return w.finish();
+  const size = u64FieldSize(hs.term) + u64FieldSize(hs.vote) + u64FieldSize(hs.commit);
+  return encodeSized(size, 'HardState', (w) => {
+    w.uint64(1, hs.term);
+    w.uint64(2, hs.vote);
+    w.uint64(3, hs.commit);
+  });
 }
 
 export function decodeHardState(b: Uint8Array): HardState {
@@ -391,34 +250,60 @@ export function decodeHardState(b: Uint8Array): HardState {
 
 // ---- Message ----
 
-const emptySnapshotBytes = encodeSnapshot({
-  data: EMPTY,
+const zeroSnapshot: Snapshot = {
+  data: new Uint8Array(0),
   metadata: { index: 0n, term: 0n, confState: emptyConfState() },
-});
+};
 
-/** Encoded size of a Message's payload, roughly: used by callers to size batches. */
-export function approxMessageBytes(m: Message): number {
-  let n = 64 + m.context.length;
-  for (const e of m.entries) n += 32 + e.data.length;
-  if (m.snapshot !== undefined) n += 64 + m.snapshot.data.length;
+/** Exact size of the encoded message. */
+export function encodedMessageSize(m: Message): number {
+  let n = 1 + smallSize(m.type);
+  n += u64FieldSize(m.to) + u64FieldSize(m.from) + u64FieldSize(m.term) + u64FieldSize(m.logTerm);
+  n += u64FieldSize(m.index) + u64FieldSize(m.commit) + u64FieldSize(m.rejectHint);
+  for (const e of m.entries) n += lenFieldSize(entrySize(e));
+  n += lenFieldSize(snapshotSize(m.snapshot ?? zeroSnapshot));
+  n += 2; // reject
+  if (m.context.length > 0) n += lenFieldSize(m.context.length);
   return n;
 }
 
-export function encodeMessage(m: Message): Uint8Array {
-  const w = new Writer(approxMessageBytes(m));
+/** Writes the message into `buf` at `offset` (room for encodedMessageSize(m) bytes); returns the end offset. */
+export function encodeMessageInto(m: Message, buf: Uint8Array, offset: number): number {
+  const w = new Writer(buf, offset);
   w.enumOrBool(1, m.type);
   w.uint64(2, m.to);
   w.uint64(3, m.from);
   w.uint64(4, m.term);
   w.uint64(5, m.logTerm);
   w.uint64(6, m.index);
-  for (const e of m.entries) w.bytes(7, encodeEntry(e));
+  for (const e of m.entries) {
+    w.lenPrefix(7, entrySize(e));
+    writeEntry(w, e);
+  }
   w.uint64(8, m.commit);
-  w.bytes(9, m.snapshot === undefined ? emptySnapshotBytes : encodeSnapshot(m.snapshot));
+  const snap = m.snapshot ?? zeroSnapshot;
+  w.lenPrefix(9, snapshotSize(snap));
+  writeSnapshot(w, snap);
   w.enumOrBool(10, m.reject ? 1 : 0);
   w.uint64(11, m.rejectHint);
   if (m.context.length > 0) w.bytes(12, m.context);
-  return w.finish();
+  return w.pos;
+}
+
+export function encodeMessage(m: Message): Uint8Array {
+  const size = encodedMessageSize(m);
+  const buf = new Uint8Array(size);
+  const end = encodeMessageInto(m, buf, 0);
+  if (end !== size) throw new Error(`raftpb.Message: encoded ${end} bytes, sized ${size}`);
+  return buf;
+}
+
+/** Rough size of a message, without encoding it: for queue and batch accounting. */
+export function approxMessageBytes(m: Message): number {
+  let n = 64 + m.context.length;
+  for (const e of m.entries) n += 32 + e.data.length;
+  if (m.snapshot !== undefined) n += 64 + m.snapshot.data.length;
+  return n;
 }
 
 const maxMessageType = Math.max(...Object.values(MessageType));

@@ -7,27 +7,26 @@
 // Decoders never trust a length: a frame longer than the limit, or a message that does not decode,
 // is an Error (the caller drops the connection and logs it).
 
-import { decodeMessage, encodeMessage } from '../raft/raft-codec.js';
+import { decodeMessage, encodeMessageInto, encodedMessageSize } from '../raft/raft-codec.js';
 import type { Message } from '../raft/types.js';
 
 export const FRAME_HEADER_BYTES = 4;
 
-/** The frames of `msgs`, concatenated into one buffer (one write on the stream). */
+/** The frames of `msgs`, encoded straight into one buffer (one write on the stream). */
 export function encodeMessageFrames(msgs: readonly Message[]): Buffer {
-  const parts: Uint8Array[] = [];
+  const sizes = msgs.map(encodedMessageSize);
   let total = 0;
-  for (const m of msgs) {
-    const b = encodeMessage(m);
-    parts.push(b);
-    total += FRAME_HEADER_BYTES + b.length;
-  }
+  for (const n of sizes) total += FRAME_HEADER_BYTES + n;
   const out = Buffer.allocUnsafe(total);
   let pos = 0;
-  for (const b of parts) {
-    out.writeUInt32BE(b.length, pos);
-    out.set(b, pos + FRAME_HEADER_BYTES);
-    pos += FRAME_HEADER_BYTES + b.length;
-  }
+  msgs.forEach((m, i) => {
+    const n = sizes[i]!;
+    out.writeUInt32BE(n, pos);
+    const end = encodeMessageInto(m, out, pos + FRAME_HEADER_BYTES);
+    if (end !== pos + FRAME_HEADER_BYTES + n)
+      throw new Error(`message encoded to ${end - pos - FRAME_HEADER_BYTES} bytes, sized ${n}`);
+    pos = end;
+  });
   return out;
 }
 
