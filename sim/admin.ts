@@ -57,9 +57,9 @@ export class Admin {
     const cs = leader.confState;
     let cc: ConfChange | ConfChangeV2 | undefined;
     if (cs.votersOutgoing.length > 0) {
-      if (!cs.voters.includes(leader.id)) {
-        // Leaving the joint configuration removes this leader: hand leadership to an incoming
-        // voter first (see below).
+      if (!cs.voters.includes(leader.id) && this.prng.chance(0.5)) {
+        // Leaving the joint configuration removes this leader: half the time the operator hands
+        // leadership to an incoming voter first, half the time the core has to do it.
         leader.raw!.transferLeader(this.prng.pick(cs.voters));
         return;
       }
@@ -70,10 +70,13 @@ export class Admin {
     }
     if (cc === undefined) return;
     const changes = 'changes' in cc ? cc.changes : [cc];
-    if (changes.some((c) => c.nodeId === leader.id && c.type !== ConfChangeType.AddNode)) {
-      // As etcd's operators do: move leadership away before removing or demoting the leader. A
-      // leader that applies its own removal steps down at once, and with configurations taking
-      // effect on apply the others may still need its vote to elect anyone.
+    if (
+      changes.some((c) => c.nodeId === leader.id && c.type !== ConfChangeType.AddNode) &&
+      this.prng.chance(0.5)
+    ) {
+      // Half the time the operator moves leadership away before removing or demoting the leader,
+      // as etcd's operators do; the other half the leader applies its own removal and must hand
+      // leadership over itself.
       const to = cs.voters.filter((id) => id !== leader.id);
       if (to.length > 0) leader.raw!.transferLeader(this.prng.pick(to));
       return;

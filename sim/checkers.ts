@@ -57,14 +57,16 @@ export class Checkers {
   }
 
   /**
-   * A leader must be a voter of its own configuration: our core steps a leader down when it
-   * applies its own removal, and a leader outside the voters drops every proposal while its
-   * heartbeats keep the voters from electing anyone else.
+   * A leader must be a voter of its own configuration, or be handing leadership over: the core
+   * never elects a non-voter, and a leader that applies its own removal or demotion transfers
+   * leadership to a voter (a leader outside the voters that kept leading would drop every
+   * proposal while its heartbeats keep the voters from electing anyone else).
    */
-  onLeaderConfig(id: bigint, term: bigint, cs: ConfState): void {
+  onLeaderConfig(id: bigint, term: bigint, cs: ConfState, leadTransferee: bigint): void {
     if (cs.voters.includes(id) || cs.votersOutgoing.includes(id)) return;
+    if (leadTransferee !== 0n && cs.voters.includes(leadTransferee)) return;
     fail(
-      `membership: node ${id} leads term ${term} but is not a voter of its configuration (voters ${cs.voters.join(',')})`,
+      `membership: node ${id} leads term ${term} but is neither a voter of its configuration (voters ${cs.voters.join(',')}) nor handing leadership to one`,
     );
   }
 

@@ -125,7 +125,7 @@ export class SimNode {
     const st = this.raw?.basicStatus();
     if (st === undefined || st.raftState !== StateType.StateLeader) return;
     env.checkers.onLeader(this.id, st.term);
-    env.checkers.onLeaderConfig(this.id, st.term, this.confState);
+    env.checkers.onLeaderConfig(this.id, st.term, this.confState, st.leadTransferee);
   }
 
   /** Handles every pending Ready. Throws on a disk error (the caller crashes the node). */

@@ -10,7 +10,7 @@ import type { Raft } from './raft.js';
 import { bcastAppend, maybeSendAppend } from './raft-replication.js';
 import type { ProgressMap } from './tracker/progress.js';
 import { ProgressTracker, type TrackerConfig } from './tracker/tracker.js';
-import { None, type ConfChangeV2, type ConfState, type Snapshot } from './types.js';
+import { MessageType, newMessage, None, type ConfChangeV2, type ConfState, type Snapshot } from './types.js';
 import { assertConfStatesEquivalent, describeConfState, hexId } from './util.js';
 
 /** Install a snapshot from the leader; false if it is stale or merely fast-forwards the commit index. */
@@ -67,8 +67,30 @@ export function applyConfChange(r: Raft, cc: ConfChangeV2): ConfState {
 }
 
 /**
- * Make cfg/prs the configuration. A leader that is no longer a voter steps down; otherwise it
- * commits what the new quorum allows and probes new members at once.
+ * A leader that is no longer a voter transfers leadership to the voter with the longest log
+ * (lowest ID on a tie); tickHeartbeat calls this again when a transfer times out.
+ */
+export function handOverLeadership(r: Raft): void {
+  if (r.state !== StateType.StateLeader || r.leadTransferee !== None) return;
+  let best: bigint | undefined;
+  let bestMatch = -1n;
+  for (const id of r.prs.config.voters.ids()) {
+    const p = r.prs.progress.get(id);
+    if (id === r.id || p === undefined || p.isLearner) continue;
+    if (p.match > bestMatch) {
+      best = id;
+      bestMatch = p.match;
+    }
+  }
+  if (best === undefined) return;
+  r.logger.info(`${hexId(r.id)} is no longer a voter; hands leadership to ${hexId(best)}`);
+  r.step(newMessage({ type: MessageType.MsgTransferLeader, from: best }));
+}
+
+/**
+ * Make cfg/prs the configuration. A (pre-)candidate that is no longer a voter gives up; a leader
+ * commits what the new quorum allows, probes new members at once, and hands leadership over if it
+ * is no longer a voter itself.
  */
 export function switchToConfig(r: Raft, cfg: TrackerConfig, prs: ProgressMap): ConfState {
   r.prs.config = cfg;
@@ -77,10 +99,10 @@ export function switchToConfig(r: Raft, cfg: TrackerConfig, prs: ProgressMap): C
   const cs = r.prs.confState();
   const pr = r.prs.progress.get(r.id);
   r.isLearner = pr !== undefined && pr.isLearner;
-  if ((pr === undefined || r.isLearner) && r.state === StateType.StateLeader) {
-    // Removed (or demoted): a leader outside the voters must not keep leading, or the rest of the
-    // group would follow a node that no longer counts itself. The others elect a new leader.
-    r.logger.info(`${hexId(r.id)} stepped down as leader since it is no longer a voter`);
+  const candidate = r.state === StateType.StateCandidate || r.state === StateType.StatePreCandidate;
+  if ((pr === undefined || r.isLearner) && candidate) {
+    // Removed or demoted while campaigning: winning now would make a leader that is not a voter.
+    r.logger.info(`${hexId(r.id)} stops campaigning since it is no longer a voter`);
     r.becomeFollower(r.term, None);
     return cs;
   }
@@ -93,5 +115,10 @@ export function switchToConfig(r: Raft, cfg: TrackerConfig, prs: ProgressMap): C
     });
   }
   if (r.leadTransferee !== None && !r.prs.progress.has(r.leadTransferee)) r.abortLeaderTransfer();
+  // Removed or demoted, a leader keeps leading (counting only the new voters) until it has handed
+  // leadership to an up-to-date voter. Stepping down at once could leave the others unable to
+  // elect anyone: they learn that the change committed only from this leader, and until then they
+  // still need its vote, which it refuses to a log shorter than its own.
+  if (!r.promotable()) handOverLeadership(r);
   return cs;
 }

@@ -10,7 +10,13 @@ import { ErrProposalDropped } from './errors.js';
 import { discardRaftLogger, type RaftLogger } from './logger.js';
 import { RaftLog } from './raft-log.js';
 import { campaign, CampaignType, handleVote, hup, poll, stepTerm } from './raft-election.js';
-import { applyConfChange, restoreConfState, restoreSnapshot, switchToConfig } from './raft-membership.js';
+import {
+  applyConfChange,
+  handOverLeadership,
+  restoreConfState,
+  restoreSnapshot,
+  switchToConfig,
+} from './raft-membership.js';
 import { sendAppend } from './raft-replication.js';
 import { stepCandidate, stepFollower, stepLeader } from './raft-step.js';
 import { ReadOnly, type ReadState } from './read-only.js';
@@ -248,6 +254,8 @@ export class Raft {
       if (this.checkQuorum) this.step(newMessage({ type: MessageType.MsgCheckQuorum, from: this.id }));
       // the transfer did not finish within an election timeout: give up and take proposals again
       if (this.state === StateType.StateLeader && this.leadTransferee !== None) this.abortLeaderTransfer();
+      // A leader removed from the voters tries the next transfer.
+      if (!this.promotable()) handOverLeadership(this);
     }
     if (this.state !== StateType.StateLeader) return;
     if (this.heartbeatElapsed >= this.heartbeatTimeout) {
@@ -283,6 +291,7 @@ export class Raft {
 
   becomeLeader(): void {
     if (this.state === StateType.StateFollower) this.logger.panic('invalid transition [follower -> leader]');
+    if (!this.promotable()) this.logger.panic(`${hexId(this.id)} is not a voter and cannot become leader`);
     this.reset(this.term);
     this.lead = this.id;
     this.state = StateType.StateLeader;
