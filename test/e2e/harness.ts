@@ -93,7 +93,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function childEnv(extra: Record<string, string> | undefined): NodeJS.ProcessEnv {
+export function childEnv(extra: Record<string, string> | undefined): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (!k.startsWith('ETCD_') && !k.startsWith('ETCDCTL_')) env[k] = v;
@@ -120,7 +120,7 @@ function serverArgs(name: string, dataDir: string, clientUrl: string, peerUrl: s
   ];
 }
 
-class Server implements ServerHandle {
+export class Server implements ServerHandle {
   pid = 0;
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
@@ -218,11 +218,27 @@ class Server implements ServerHandle {
     return this.signal('SIGKILL');
   }
 
+  /** SIGSTOP: the process stays, but neither answers nor sends anything until resume(). */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   async restart(): Promise<void> {
     if (this.running()) await this.stop();
     this.spawn();
     await this.waitHealthy();
   }
+}
+
+/** A temp directory removed when the test process exits (kept with KETCH_E2E_KEEP=1). */
+export function newTempDir(prefix: string): string {
+  const base = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.add(base);
+  return base;
 }
 
 /** Starts a single-member server on fresh loopback ports and waits until it serves gRPC reads. */
