@@ -225,6 +225,11 @@ test('golden encodings follow gogoproto: all scalars written, empty bytes left o
   assert.equal(hex(encodeConfState(cs)), '08010802' + '1003' + '2801');
   assert.deepEqual(decodeConfState(unhex('0a020102 1003 2801')), cs, 'packed repeated fields accepted');
   assert.deepEqual(decodeMessage(new Uint8Array(0)), newMessage({ type: MessageType.MsgHup }));
+  // Non-canonical (zero-padded) varints are valid protobuf, in tags and in values.
+  assert.deepEqual(
+    decodeMessage(unhex('88808080 00 88808080808000 1002')),
+    newMessage({ type: MessageType.MsgHeartbeat, to: 2n }),
+  );
 });
 
 test('matches protobufjs byte for byte on random messages, both ways', () => {

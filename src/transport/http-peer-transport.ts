@@ -4,7 +4,8 @@
 // and /raft/probing (listener.ts, receiver.ts). Like etcd's rafthttp it never blocks the raft loop:
 // send() queues or drops, and every failure is reported to the handler.
 
-import type { ClientHttp2Session } from 'node:http2';
+import http2 from 'node:http2';
+import type { ClientHttp2Session, ServerHttp2Stream } from 'node:http2';
 import type { Logger } from '../base/log.js';
 import { MessageType, messageTypeName, type Message } from '../raft/types.js';
 import type { PeerHandler, PeerTransport } from '../server/peer-transport.js';
@@ -38,6 +39,7 @@ export class HttpPeerTransport implements PeerTransport {
   private readonly peers = new Map<bigint, PeerSender>();
   private readonly removed = new Set<bigint>();
   private readonly snapshotSessions = new Set<ClientHttp2Session>();
+  private readonly incoming = new Map<bigint, ServerHttp2Stream>();
   private readonly listener: PeerListener;
   private readonly sender: SenderContext;
   private handler: PeerHandler | undefined;
@@ -65,6 +67,7 @@ export class HttpPeerTransport implements PeerTransport {
       limits: this.limits,
       handler,
       peerState: (id) => this.peerState(id),
+      incoming: this.incoming,
     };
     this.listener = new PeerListener(receiver, opts.membersJson);
   }
@@ -112,6 +115,9 @@ export class HttpPeerTransport implements PeerTransport {
     p.stop();
     this.peers.delete(id);
     this.removed.add(id);
+    // Nothing more is taken from it: its open stream is closed, and new ones are refused (410).
+    this.incoming.get(id)?.close(http2.constants.NGHTTP2_CANCEL);
+    this.incoming.delete(id);
     this.opts.logger.info('removed remote peer', {
       'local-member-id': idHex(this.opts.localId),
       'removed-remote-peer-id': idHex(id),

@@ -8,6 +8,7 @@
 // boundary, and the sender reconnects with a fresh stream. Messages whose `to` is not this member,
 // and MsgSnap on the message stream, are dropped and logged.
 
+import http2 from 'node:http2';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Logger } from '../base/log.js';
 import { decodeMessage } from '../raft/raft-codec.js';
@@ -36,6 +37,8 @@ export interface ReceiverContext {
   limits: TransportLimits;
   handler(): PeerHandler | undefined;
   peerState(id: bigint): PeerState;
+  /** The message stream currently open from each peer: a newer one replaces it, removal closes it. */
+  incoming: Map<bigint, ServerHttp2Stream>;
 }
 
 function refuse(stream: ServerHttp2Stream, ctx: ReceiverContext, status: number, body: string): void {
@@ -112,12 +115,25 @@ export function serveMessageStream(ctx: ReceiverContext, stream: ServerHttp2Stre
     'local-member-id': idHex(ctx.localId),
     'remote-peer-id': idHex(from),
   };
+  const old = ctx.incoming.get(from);
+  if (old !== undefined) {
+    // The sender gave up on the old connection (it only ever keeps one): stop reading it.
+    lg.info('closed TCP streaming connection with remote peer', {
+      ...fields,
+      reason: 'replaced by a new stream',
+    });
+    old.close(http2.constants.NGHTTP2_CANCEL);
+  }
+  ctx.incoming.set(from, stream);
+  stream.once('close', () => {
+    if (ctx.incoming.get(from) === stream) ctx.incoming.delete(from);
+  });
   stream.respond({ ':status': 200, [HEADER_CLUSTER_ID]: idHex(ctx.clusterId) });
   lg.info('established TCP streaming connection with remote peer', fields);
   const decoder = new MessageFrameDecoder(ctx.limits.maxFrameBytes);
   let broken = false;
   stream.on('data', (chunk: Buffer) => {
-    if (broken) return;
+    if (broken || ctx.incoming.get(from) !== stream) return;
     try {
       decoder.push(chunk, (m) => deliver(ctx, m, fields));
     } catch (err) {

@@ -212,29 +212,39 @@ test('requests for another member, from unknown members and from removed members
   }
 });
 
+/** A raw message stream to a member, as member `fromHex` (which the member must know). */
+function rawStream(
+  url: string,
+  fromHex: string,
+): { req: http2.ClientHttp2Stream; closed: Promise<void>; s: http2.ClientHttp2Session } {
+  const s = http2.connect(url);
+  s.on('error', () => undefined);
+  const req = s.request(
+    { ':method': 'POST', ':path': '/raft/stream', ...hdrs('c1', fromHex, '1') },
+    { endStream: false },
+  );
+  req.on('error', () => undefined);
+  const closed = new Promise<void>((r) => req.on('close', () => r()));
+  return { req, closed, s };
+}
+
 test('malformed frames drop the connection, are logged, and the member keeps working', async () => {
   const ms = [await startMember(1n), await startMember(2n)];
   const [a, b] = ms as [Member, Member];
   try {
     await connectAll(ms);
-    const good = frame(encodeMessage(app(2n, 1n, 77n)));
+    a.t.addPeer(5n, ['http://127.0.0.1:1']); // the raw streams below come "from" member 5
+    const good = frame(encodeMessage(app(5n, 1n, 77n)));
     const garbage = [
       Buffer.concat([good, frameHeader(5), Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff])]), // bad varint
       Buffer.concat([good, frameHeader(0x7fffffff)]), // length beyond the limit
       Buffer.concat([good, frameHeader(0)]), // an empty frame
       Buffer.concat([good, frame(Buffer.from('0813', 'hex'))]), // unknown message type
-      Buffer.concat([good, frame(encodeMessage(app(2n, 9n, 78n)))]), // for another member: skipped only
+      Buffer.concat([good, frame(encodeMessage(app(5n, 9n, 78n)))]), // for another member: skipped only
     ];
     for (const g of garbage) {
       const before = a.log.lines.length;
-      const s = http2.connect(a.url);
-      s.on('error', () => undefined);
-      const closed = new Promise<void>((r) => s.on('close', () => r()));
-      const req = s.request(
-        { ':method': 'POST', ':path': '/raft/stream', ...hdrs('c1', '2', '1') },
-        { endStream: false },
-      );
-      req.on('error', () => undefined);
+      const { req, closed, s } = rawStream(a.url, '5');
       req.write(g);
       await waitFor(() => a.h.processed.some((m) => m.index === 77n), 'the good frame before the garbage');
       a.h.processed.length = 0;
@@ -248,7 +258,7 @@ test('malformed frames drop the connection, are logged, and the member keeps wor
         await closed; // the receiver dropped the connection
         const line = a.log.lines.slice(before).find((l) => l.msg === 'failed to decode Raft message');
         assert.ok(line, 'decode failure logged');
-        assert.equal(line.fields['remote-peer-id'], '2');
+        assert.equal(line.fields['remote-peer-id'], '5');
       }
     }
     b.t.send([app(2n, 1n, 5n)]);
@@ -256,6 +266,30 @@ test('malformed frames drop the connection, are logged, and the member keeps wor
     assert.ok(a.h.processed.every((m) => m.to === 1n));
   } finally {
     await stopAll(ms);
+  }
+});
+
+test('a newer stream from a peer replaces the older one, and removing the peer closes it', async () => {
+  const a = await startMember(1n);
+  try {
+    a.t.addPeer(5n, ['http://127.0.0.1:1']);
+    const first = rawStream(a.url, '5');
+    first.req.write(frame(encodeMessage(app(5n, 1n, 1n))));
+    await waitFor(() => a.h.processed.length === 1, 'first stream delivers');
+    const second = rawStream(a.url, '5');
+    await first.closed;
+    second.req.write(frame(encodeMessage(app(5n, 1n, 2n))));
+    await waitFor(() => a.h.processed.length === 2, 'second stream delivers');
+    a.t.removePeer(5n);
+    await second.closed;
+    assert.deepEqual(
+      a.h.processed.map((m) => m.index),
+      [1n, 2n],
+    );
+    first.s.destroy();
+    second.s.destroy();
+  } finally {
+    await a.t.stop();
   }
 });
 
