@@ -139,7 +139,14 @@ export class PeerListener {
     const p = path.split('?')[0] ?? '';
     if (method !== 'GET' && method !== 'HEAD') return undefined;
     const json = 'application/json';
-    if (p === PATH_PROBING) return { status: 200, contentType: json, body: '{"health":"true"}' };
+    if (p === PATH_PROBING) {
+      // The shape of etcd's prober answer (github.com/xiang90/probing): {"OK":true,"Now":"…"}.
+      return {
+        status: 200,
+        contentType: json,
+        body: JSON.stringify({ OK: true, Now: new Date().toISOString() }),
+      };
+    }
     if (p === PATH_VERSION) {
       const body = JSON.stringify({ etcdserver: ETCD_SERVER_VERSION, etcdcluster: ETCD_CLUSTER_VERSION });
       return { status: 200, contentType: json, body };

@@ -87,6 +87,7 @@ export class PeerSender {
   ) {
     if (urls.length === 0) throw new Error(`peer ${idHex(id)} has no URLs`);
     this.backoffMs = ctx.limits.backoffMinMs;
+    this.warnUnsupported(urls);
     this.connect();
   }
 
@@ -103,8 +104,23 @@ export class PeerSender {
     return this.state === 'active' ? this.since : undefined;
   }
 
+  private warnUnsupported(urls: readonly string[]): void {
+    for (const u of urls) {
+      if (!u.startsWith('http://')) {
+        this.ctx.logger.warn(
+          'unsupported peer URL: only http:// (HTTP/2 cleartext) is implemented between peers',
+          {
+            ...this.fields,
+            url: u,
+          },
+        );
+      }
+    }
+  }
+
   updateUrls(urls: readonly string[]): void {
     if (urls.length === 0) throw new Error(`peer ${idHex(this.id)} has no URLs`);
+    this.warnUnsupported(urls);
     const current = this.url();
     this.urls = [...urls];
     const i = this.urls.indexOf(current);
@@ -192,10 +208,17 @@ export class PeerSender {
     this.timer = undefined;
     const l = this.ctx.limits;
     const url = this.url();
-    const session = http2.connect(url, {
-      settings: { initialWindowSize: l.streamWindowBytes },
-      maxSessionMemory: SESSION_MEMORY_MB,
-    });
+    let session: ClientHttp2Session;
+    try {
+      session = http2.connect(url, {
+        settings: { initialWindowSize: l.streamWindowBytes },
+        maxSessionMemory: SESSION_MEMORY_MB,
+      });
+    } catch (err) {
+      // An unusable URL (it came from the member list): keep retrying, as for an unreachable peer.
+      this.fail(gen, `cannot connect to ${url}: ${String(err)}`);
+      return;
+    }
     this.session = session;
     session.on('error', (err: Error) => this.fail(gen, `connection error: ${err.message}`));
     session.on('close', () => this.fail(gen, 'connection closed'));

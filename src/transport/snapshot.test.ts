@@ -161,3 +161,35 @@ test('snapshots to unknown or unreachable peers are reported failed; MsgSnap thr
     await stopAll([a, b]);
   }
 });
+
+test('stopping a transport in the middle of a transfer: no report after stop, the receiver sees a failure', async () => {
+  const ms = [await startMember(1n), await startMember(2n)];
+  const [a, b] = ms as [Member, Member];
+  try {
+    await connectAll(ms);
+    let receiverError: unknown;
+    let started = false;
+    b.h.receive = async (_m, body) => {
+      try {
+        for await (const chunk of body) {
+          void chunk;
+          started = true;
+        }
+      } catch (err) {
+        receiverError = err;
+        throw err;
+      }
+    };
+    async function* body(): AsyncGenerator<Uint8Array> {
+      for (;;) yield new Uint8Array(64 * 1024); // endless: only stop() ends it
+    }
+    a.t.sendSnapshot(msgSnap(1n, 2n, 9n), body);
+    await waitFor(() => started, 'transfer under way');
+    await a.t.stop();
+    await waitFor(() => receiverError !== undefined, 'receiver sees the cut');
+    assert.deepEqual(a.h.snapshotReports, []);
+    assert.ok(b.log.find('failed to save incoming database snapshot'));
+  } finally {
+    await stopAll(ms);
+  }
+});
