@@ -12,7 +12,7 @@
 import http2 from 'node:http2';
 import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders } from 'node:http2';
 import type { Logger } from '../base/log.js';
-import { approxMessageBytes } from '../raft/raft-codec.js';
+import { approxMessageBytes, encodedMessageSize } from '../raft/raft-codec.js';
 import { messageTypeName, type Message } from '../raft/types.js';
 import type { PeerHandler } from '../server/peer-transport.js';
 import { encodeMessageFrames } from './frame.js';
@@ -141,6 +141,17 @@ export class PeerSender {
     }
     const size = approxMessageBytes(m);
     const l = this.ctx.limits;
+    if (size > l.maxFrameBytes && encodedMessageSize(m) > l.maxFrameBytes) {
+      // The receiver would drop the connection over it: never put it on the wire.
+      this.ctx.logger.warn('dropped internal Raft message larger than the frame limit', {
+        'message-type': messageTypeName(m.type),
+        ...this.fields,
+        bytes: encodedMessageSize(m),
+        limit: l.maxFrameBytes,
+      });
+      this.drop(m, false);
+      return;
+    }
     if (this.queue.length >= l.maxQueuedMessages || this.queuedBytes + size > l.maxQueuedBytes) {
       this.drop(m, true);
       return;

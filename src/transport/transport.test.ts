@@ -84,6 +84,14 @@ test('a queue overflow drops messages and reports the peer unreachable', async (
     assert.ok(a.h.unreachable.every((id) => id === 2n));
     assert.equal(a.t.peerStats(2n)!.dropped, 15);
     assert.ok(a.log.find('dropped internal Raft message since sending buffer is full (overloaded network)'));
+    // A message too large for the receiver's frame limit is never sent.
+    const huge = app(1n, 2n, 99n);
+    huge.entries = [{ term: 1n, index: 1n, type: 0, data: new Uint8Array(70 * 1024 * 1024) }];
+    a.t.send([huge, app(1n, 2n, 100n)]);
+    await waitFor(() => b.h.processed.length === 11, 'the message after the huge one');
+    assert.equal(b.h.processed[10]!.index, 100n);
+    assert.equal(a.h.unreachable.length, 16);
+    assert.ok(a.log.find('dropped internal Raft message larger than the frame limit'));
   } finally {
     await stopAll([a, b]);
   }
