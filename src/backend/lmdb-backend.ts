@@ -33,7 +33,7 @@
 // index, and the server replays the rest from the WAL (lmdb-crash.test.ts checks the prefix).
 // onCommit hooks run when write() returns (the logical commit), onAbort hooks when fn throws.
 // sizeBytes()/sizeInUseBytes() add an estimate of the overlay (key + value + 48 bytes a change).
-import { rmSync, statSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase, type TransactionFlags } from 'lmdb';
 import { assert, AssertionError } from '../base/assert.js';
@@ -371,6 +371,18 @@ export class LmdbBackend implements Backend {
     let pages = 2 + treePages(rootStats.root) + treePages(rootStats.free);
     for (const db of this.dbs.values()) pages += treePages(db.getStats());
     return pages * pageSize + this.pendingBytes;
+  }
+
+  /**
+   * Writes a consistent copy of the committed data into directory `dir` (created if missing) as
+   * `data.mdb`, for a snapshot sent to a member that fell behind. Pending changes are flushed into
+   * LMDB first; the copy is LMDB's own (a read transaction, so writes may go on meanwhile).
+   */
+  async backup(dir: string): Promise<void> {
+    assert(!this.closed, 'backend is closed');
+    this.flush();
+    mkdirSync(dir, { recursive: true });
+    await this.root.backup(dir, false);
   }
 
   async close(): Promise<void> {

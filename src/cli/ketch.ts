@@ -2,6 +2,8 @@
 // server and its client listeners, and stop gracefully on SIGTERM/SIGINT (then die by that signal,
 // as etcd does).
 import { EtcdServer, hex } from '../server/etcd-server.js';
+import { publish } from '../server/cluster-ops.js';
+import type { Member } from '../server/members.js';
 import { clusterId, memberId } from '../server/ids.js';
 import { openMemberStorage } from '../server/storage.js';
 import { DEFAULT_MAX_TXN_OPS, GRPC_OVERHEAD_BYTES } from '../server/limits.js';
@@ -10,6 +12,7 @@ import { NodeFileSystem } from '../platform/node-fs.js';
 import { createLogger } from '../platform/logger.js';
 import { GrpcServer } from '../platform/grpc-server.js';
 import { bindService } from '../api/grpc/bind.js';
+import { requireLeaderInterceptor } from '../api/grpc/interceptors.js';
 import { kvService } from '../api/grpc/kv-service.js';
 import { clusterService, maintenanceService } from '../api/grpc/maintenance-service.js';
 import { handleHttp } from '../api/http/handler.js';
@@ -53,7 +56,14 @@ async function run(config: ServerConfig, warnings: string[], notices: string[]):
   const fs = new NodeFileSystem();
   if (!(await Wal.exists(fs, `${config.dataDir}/member/wal`))) verifyInitialCluster(config);
   const storage = await openMemberStorage(fs, config.dataDir, { memberId: mid, clusterId: cid }, logger);
-  const server = new EtcdServer(
+  const initialCluster: Member[] = config.initialCluster.map((m) => ({
+    id: memberId(m.peerUrls, config.initialClusterToken),
+    name: m.name,
+    peerURLs: m.peerUrls.map(urlToString),
+    clientURLs: [],
+    isLearner: false,
+  }));
+  const server = await EtcdServer.create(
     {
       name: config.name,
       memberId: storage.boot.memberId,
@@ -65,10 +75,22 @@ async function run(config: ServerConfig, warnings: string[], notices: string[]):
       quotaBackendBytes: config.quotaBackendBytes,
       snapshotCount: config.snapshotCount,
       nowMs: Date.now(),
+      heartbeatMs: config.heartbeatIntervalMs,
+      electionMs: config.electionTimeoutMs,
+      preVote: config.preVote,
+      strictReconfigCheck: config.strictReconfigCheck,
+      maxSnapshots: config.maxSnapshots,
+      maxWals: config.maxWals,
+      ...(initialCluster.length > 0 ? { initialCluster } : {}),
+      initialClusterState: config.initialClusterState,
     },
     storage,
     logger,
   );
+  server.onStop((reason) => {
+    if (reason !== undefined) logger.warn(reason);
+    process.exit(0);
+  });
 
   const grpc = new GrpcServer({
     maxReceiveMessageBytes: config.maxRequestBytes + GRPC_OVERHEAD_BYTES,
@@ -89,6 +111,7 @@ async function run(config: ServerConfig, warnings: string[], notices: string[]):
   });
   const bindOpts = {
     logger,
+    intercept: requireLeaderInterceptor(() => server.leaderId),
     // A broken invariant in a handler means state we can no longer trust: die, and let restart recover.
     onAssertionFailure: (err: Error) => {
       logger.error('assertion failed; exiting', { error: err.stack ?? err.message });
@@ -106,6 +129,7 @@ async function run(config: ServerConfig, warnings: string[], notices: string[]):
     await grpc.listen(Number(u.port), listenHost(u));
     logger.info('serving client traffic insecurely; this is strongly discouraged!', { address: u.host });
   }
+  await publish(server);
   logger.info(
     `published {Name:${config.name} ClientURLs:[${config.advertiseClientUrls.map(urlToString).join(' ')}]} to cluster ${hex(server.clusterId)}`,
     {

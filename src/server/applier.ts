@@ -12,8 +12,18 @@ import type {
   TxnResponse,
 } from '../generated/etcdserverpb.js';
 import { AlarmType, InternalRaftRequest } from '../generated/etcdserverpb.js';
-import type { Entry } from '../raft/types.js';
+import { decodeConfChange } from '../raft/confchange/codec.js';
+import {
+  ConfChangeType,
+  emptyConfState,
+  EntryType,
+  type ConfChange,
+  type ConfState,
+  type Entry,
+} from '../raft/types.js';
 import { AlarmStore } from './alarms.js';
+import { decodeConfState, encodeConfState } from './conf-state-codec.js';
+import { MemberStore, parseMemberJson, type Member } from './members.js';
 import { applyDeleteRange, applyPut, applyTxn, checkPutLease } from './apply-kv.js';
 import type { LeaseLookup, ReadView } from './kv-view.js';
 import { MvccAdapter } from './mvcc-adapter.js';
@@ -26,11 +36,18 @@ export interface ApplyResult {
   alarm?: AlarmResponse;
   /** For a compaction: resolves when the obsolete revisions are physically gone. */
   compactionDone?: Promise<void>;
+  /** For a conf change: the members after it. */
+  members?: Member[];
   err?: EtcdError;
 }
 
+/** How the applier hands a committed conf change to raft (RawNode.applyConfChange). */
+export type RaftConfChanger = (cc: ConfChange) => ConfState;
+
 const META_CONSISTENT_INDEX = new TextEncoder().encode('consistent_index');
 const META_TERM = new TextEncoder().encode('term');
+const META_CONF_STATE = new TextEncoder().encode('confState');
+const MEMBER_ATTRIBUTES_PATH = /^\/0\/members\/([0-9a-f]+)\/attributes$/;
 
 function u64(v: bigint): Uint8Array {
   const b = new Uint8Array(8);
@@ -44,13 +61,39 @@ function readU64(b: Uint8Array | undefined): bigint {
   return new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0);
 }
 
+/** The applied index, its term and the raft configuration a backend records. */
+export function readAppliedMeta(be: Backend): { index: bigint; term: bigint; confState: ConfState } {
+  return be.read((tx) => {
+    const cs = tx.get('meta', META_CONF_STATE);
+    return {
+      index: readU64(tx.get('meta', META_CONSISTENT_INDEX)),
+      term: readU64(tx.get('meta', META_TERM)),
+      confState: cs === undefined ? emptyConfState() : decodeConfState(cs),
+    };
+  });
+}
+
+/** Applied batches between two reads of the backend's bytes in use. */
+const USED_BYTES_REFRESH_BATCHES = 64;
+
 /** No lease exists until the Lease service grants one; every nonzero lease ID is unknown. */
 const noLeases: LeaseLookup = { exists: () => false };
 
 export class Applier {
   readonly kv: MvccAdapter;
   readonly alarms: AlarmStore;
+  readonly members: MemberStore;
   private applied: bigint;
+  private confStateValue: ConfState;
+  /** Set once a conf change removed this member. */
+  removedSelf = false;
+  /**
+   * The backend's bytes in use for the quota check. Reading it asks LMDB for statistics (~90 µs),
+   * so it is read every USED_BYTES_REFRESH_BATCHES applied batches and grown in between by the
+   * bytes applied, which over-estimates and so never lets a write past the quota unnoticed.
+   */
+  usedBytesEstimate: number;
+  private batchesSinceUsedBytes = 0;
   private appliedTermValue: bigint;
   private readonly jobs = new Set<Promise<void>>();
 
@@ -63,7 +106,13 @@ export class Applier {
     this.applied = be.read((tx) => readU64(tx.get('meta', META_CONSISTENT_INDEX)));
     this.appliedTermValue = be.read((tx) => readU64(tx.get('meta', META_TERM)));
     this.alarms = be.read((tx) => new AlarmStore(tx));
+    this.members = be.read((tx) => MemberStore.load(tx));
+    this.confStateValue = be.read((tx) => {
+      const b = tx.get('meta', META_CONF_STATE);
+      return b === undefined ? emptyConfState() : decodeConfState(b);
+    });
     this.kv = MvccAdapter.open(be, logger, (p) => this.track(p));
+    this.usedBytesEstimate = be.sizeInUseBytes();
     logger.info('opened backend', {
       'consistent-index': this.applied,
       'current-revision': this.kv.currentRev,
@@ -79,6 +128,11 @@ export class Applier {
     return this.appliedTermValue;
   }
 
+  /** The raft configuration as of appliedIndex. */
+  get confState(): ConfState {
+    return this.confStateValue;
+  }
+
   readView(): ReadView {
     return this.kv.readView();
   }
@@ -90,14 +144,23 @@ export class Applier {
     return applyTxn(this.kv.readView(), noWrite, r, noLeases).resp;
   }
 
-  /** Applies a batch of committed entries; returns each proposal's result by request ID. */
-  applyEntries(entries: Entry[]): Map<bigint, ApplyResult> {
+  /**
+   * Applies a batch of committed entries; returns each proposal's result by request ID. Conf
+   * changes are validated against the members, handed to raft (`raftConf`), and recorded with the
+   * resulting ConfState in the same transaction.
+   */
+  applyEntries(entries: Entry[], raftConf: RaftConfChanger): Map<bigint, ApplyResult> {
     const results = new Map<bigint, ApplyResult>();
     const todo = entries.filter((e) => e.index > this.applied);
     if (todo.length === 0) return results;
     const last = todo[todo.length - 1]!;
     this.storage.backend.write((tx) => {
       for (const e of todo) {
+        if (e.type === EntryType.ConfChange) {
+          const cc = decodeConfChange(e.data);
+          results.set(cc.id, this.applyConfChange(tx, cc, raftConf));
+          continue;
+        }
         if (e.data.length === 0) continue; // a new leader's empty entry
         const req = InternalRaftRequest.decode(e.data);
         const id = req.header?.ID ?? req.ID;
@@ -109,6 +172,18 @@ export class Applier {
     this.applied = last.index;
     this.appliedTermValue = last.term;
     return results;
+  }
+
+  /** etcd's applyConfChange: a change the members refuse reaches raft with node ID 0 (a no-op). */
+  private applyConfChange(tx: WriteTx, cc: ConfChange, raftConf: RaftConfChanger): ApplyResult {
+    const err = this.members.validate(cc);
+    const cs = raftConf(err === undefined ? cc : { ...cc, nodeId: 0n });
+    this.confStateValue = cs;
+    tx.put('meta', META_CONF_STATE, encodeConfState(cs));
+    if (err !== undefined) return { err };
+    this.members.apply(tx, cc);
+    if (cc.type === ConfChangeType.RemoveNode && cc.nodeId === this.opts.memberId) this.removedSelf = true;
+    return { members: this.members.list() };
   }
 
   private applyOne(tx: WriteTx, req: InternalRaftRequest): ApplyResult {
@@ -135,6 +210,14 @@ export class Applier {
         const done = this.kv.compact(tx, req.compaction.revision);
         return { compactionDone: done };
       }
+      if (req.v2 !== undefined) {
+        const m = MEMBER_ATTRIBUTES_PATH.exec(req.v2.Path);
+        if (req.v2.Method === 'PUT' && m !== null) {
+          const attrs = parseMemberJson(req.v2.Val);
+          this.members.updateAttributes(tx, BigInt(`0x${m[1]}`), attrs.name, attrs.clientURLs);
+          return {};
+        }
+      }
       if (req.alarm !== undefined) {
         const alarms = this.alarms.apply(tx, req.alarm);
         return { alarm: { header: undefined, alarms } };
@@ -146,6 +229,19 @@ export class Applier {
       if (err instanceof EtcdError) return { err };
       throw err;
     }
+  }
+
+  /** Reads the backend's bytes in use afresh. */
+  refreshUsedBytes(): number {
+    this.batchesSinceUsedBytes = 0;
+    this.usedBytesEstimate = this.storage.backend.sizeInUseBytes();
+    return this.usedBytesEstimate;
+  }
+
+  /** Keeps the used-bytes estimate current after a batch. */
+  noteApplied(entries: Entry[]): void {
+    if (++this.batchesSinceUsedBytes >= USED_BYTES_REFRESH_BATCHES) this.refreshUsedBytes();
+    else for (const e of entries) this.usedBytesEstimate += e.data.length;
   }
 
   get noSpace(): boolean {

@@ -26,7 +26,7 @@ async function startServer(dir: string): Promise<EtcdServer> {
   let fs = walFs.get(dir);
   if (fs === undefined) walFs.set(dir, (fs = new MemFileSystem()));
   const storage = await openMemberStorage(fs, dir, { memberId: 7n, clusterId: 9n }, silentLogger);
-  return new EtcdServer(
+  return EtcdServer.create(
     {
       name: 't',
       memberId: storage.boot.memberId,

@@ -11,3 +11,7 @@ export const DEFAULT_QUOTA_BYTES = 2 * 1024 * 1024 * 1024;
 /** Largest quota etcd suggests; beyond it etcd warns. */
 export const MAX_QUOTA_BYTES = 8 * 1024 * 1024 * 1024;
 export const DEFAULT_MAX_TXN_OPS = 128;
+/** Proposals are refused with "too many requests" while apply lags commit by more than this (etcd's maxGapBetweenApplyAndCommitIndex). */
+export const MAX_APPLY_LAG_ENTRIES = 5000n;
+/** Entries kept in raft's log behind a snapshot, for followers that lag a little (etcd's SnapshotCatchUpEntries). */
+export const SNAPSHOT_CATCH_UP_ENTRIES = 5000n;

@@ -41,3 +41,17 @@ export interface PeerTransport {
   activeSince(id: bigint): number | undefined;
   stop(): Promise<void>;
 }
+
+/** The transport of a member that has no peers: it sends nothing and never hears from anyone. */
+export class NullTransport implements PeerTransport {
+  async start(_handler: PeerHandler): Promise<void> {}
+  addPeer(_id: bigint, _urls: readonly string[]): void {}
+  updatePeer(_id: bigint, _urls: readonly string[]): void {}
+  removePeer(_id: bigint): void {}
+  send(_msgs: readonly Message[]): void {}
+  sendSnapshot(_msg: Message, _body: () => AsyncIterable<Uint8Array>): void {}
+  activeSince(_id: bigint): number | undefined {
+    return undefined;
+  }
+  async stop(): Promise<void> {}
+}

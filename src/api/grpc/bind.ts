@@ -92,6 +92,11 @@ export interface BindOptions {
   logger?: Logger;
   /** Called with an AssertionError thrown by a handler (a broken invariant), e.g. to crash the process. */
   onAssertionFailure?: (err: AssertionError) => void;
+  /**
+   * Runs before every call of an implemented method and may refuse it by throwing (etcd's v3rpc
+   * interceptors, e.g. the `hasleader` metadata check).
+   */
+  intercept?: (call: CallContext, method: string) => void;
 }
 
 const FRAME = 5;
@@ -107,12 +112,25 @@ export function bindService<S extends ServiceDescriptor>(
   const fns = impl as Record<string, ((...args: never[]) => unknown) | undefined>;
   for (const [name, m] of Object.entries(service.methods)) {
     const fn = fns[name];
-    const raw = fn === undefined ? unimplemented(m, name) : typed(m, fn.bind(impl) as AnyImpl, convert);
+    const raw =
+      fn === undefined
+        ? unimplemented(m, name)
+        : typed(m, intercepted(fn.bind(impl) as AnyImpl, name, opts), convert);
     server.addMethod(m.path, raw);
   }
 }
 
 type AnyImpl = (a: unknown, b?: unknown) => unknown;
+
+/** Wraps an implementation so opts.intercept sees the call first (its context is the 2nd argument of a unary call, else the 1st). */
+function intercepted(fn: AnyImpl, method: string, opts: BindOptions): AnyImpl {
+  const check = opts.intercept;
+  if (check === undefined) return fn;
+  return (a, b) => {
+    check((b ?? a) as CallContext, method);
+    return fn(a, b);
+  };
+}
 type Convert = (err: unknown) => GrpcError;
 
 function kindOf(m: MethodDescriptor<unknown, unknown>): RawMethod['kind'] {

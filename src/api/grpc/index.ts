@@ -7,3 +7,4 @@
 // May import: src/base, src/generated, src/server (and node:*).
 export * from './bind.js';
 export * from './errors.js';
+export * from './interceptors.js';

@@ -1,17 +1,38 @@
-// The Maintenance and Cluster services as far as a single member serves them: Status, Alarm,
-// MemberList. Methods left out here answer UNIMPLEMENTED through the binder.
+// The Maintenance service (Status, HashKV, Alarm, MoveLeader) and the Cluster service (MemberAdd,
+// MemberRemove, MemberUpdate, MemberList, MemberPromote) as etcd 3.4 serves them. Methods left out
+// here answer UNIMPLEMENTED through the binder.
 import type {
   HashKVRequest,
   HashKVResponse,
   AlarmRequest,
   AlarmResponse,
+  Member as PbMember,
+  MemberAddRequest,
+  MemberAddResponse,
   MemberListRequest,
   MemberListResponse,
+  MemberPromoteRequest,
+  MemberPromoteResponse,
+  MemberRemoveRequest,
+  MemberRemoveResponse,
+  MemberUpdateRequest,
+  MemberUpdateResponse,
+  MoveLeaderRequest,
+  MoveLeaderResponse,
   StatusRequest,
   StatusResponse,
 } from '../../generated/etcdserverpb.js';
 import { AlarmRequest_AlarmAction, AlarmType } from '../../generated/etcdserverpb.js';
+import { Err } from '../../base/errors.js';
 import type { EtcdServer } from '../../server/etcd-server.js';
+import {
+  addMember,
+  moveLeader,
+  promoteMember,
+  removeMember,
+  updateMember,
+} from '../../server/cluster-ops.js';
+import type { Member } from '../../server/members.js';
 import { ETCD_SERVER_VERSION } from '../../server/version.js';
 
 const alarmNames: Record<number, string> = { [AlarmType.NOSPACE]: 'NOSPACE', [AlarmType.CORRUPT]: 'CORRUPT' };
@@ -27,9 +48,12 @@ export function maintenanceService(server: EtcdServer) {
         raftIndex: server.commitIndex,
         raftTerm: server.term,
         raftAppliedIndex: server.appliedIndex,
-        errors: server.alarms.map((a) => `memberID:${a.memberID} alarm:${alarmNames[a.alarm] ?? a.alarm} `),
+        errors: [
+          ...server.alarms.map((a) => `memberID:${a.memberID} alarm:${alarmNames[a.alarm] ?? a.alarm} `),
+          ...(server.leaderId === 0n ? [Err.noLeader] : []),
+        ],
         dbSizeInUse: BigInt(server.backendSizeInUseBytes),
-        isLearner: false,
+        isLearner: server.isLearner,
       };
     },
     async HashKV(r: HashKVRequest): Promise<HashKVResponse> {
@@ -45,24 +69,38 @@ export function maintenanceService(server: EtcdServer) {
       const res = await server.propose({ alarm: r });
       return { header: server.header(server.revision), alarms: res.alarm?.alarms ?? [] };
     },
+    async MoveLeader(r: MoveLeaderRequest): Promise<MoveLeaderResponse> {
+      await moveLeader(server, r.targetID);
+      return { header: server.header(server.revision) };
+    },
   };
 }
 
+function pbMember(m: Member): PbMember {
+  return { ID: m.id, name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs, isLearner: m.isLearner };
+}
+
 export function clusterService(server: EtcdServer) {
+  const header = () => server.header(server.revision);
   return {
+    async MemberAdd(r: MemberAddRequest): Promise<MemberAddResponse> {
+      const { member, members } = await addMember(server, r.peerURLs, r.isLearner);
+      return { header: header(), member: pbMember(member), members: members.map(pbMember) };
+    },
+    async MemberRemove(r: MemberRemoveRequest): Promise<MemberRemoveResponse> {
+      const members = await removeMember(server, r.ID);
+      return { header: header(), members: members.map(pbMember) };
+    },
+    async MemberUpdate(r: MemberUpdateRequest): Promise<MemberUpdateResponse> {
+      const members = await updateMember(server, r.ID, r.peerURLs);
+      return { header: header(), members: members.map(pbMember) };
+    },
     async MemberList(_r: MemberListRequest): Promise<MemberListResponse> {
-      return {
-        header: server.header(server.revision),
-        members: [
-          {
-            ID: server.memberId,
-            name: server.opts.name,
-            peerURLs: server.opts.peerUrls,
-            clientURLs: server.opts.clientUrls,
-            isLearner: false,
-          },
-        ],
-      };
+      return { header: header(), members: server.members().map(pbMember) };
+    },
+    async MemberPromote(r: MemberPromoteRequest): Promise<MemberPromoteResponse> {
+      const members = await promoteMember(server, r.ID);
+      return { header: header(), members: members.map(pbMember) };
     },
   };
 }

@@ -1,0 +1,175 @@
+// Cluster operations with etcd 3.4's checks (server.go AddMember/RemoveMember/UpdateMember/
+// PromoteMember/MoveLeader and membership's IsReadyTo*): each becomes a ConfChange proposed through
+// raft whose context is the member JSON, and answers with the members after it is applied. Also
+// `publish`, by which a started member records its name and client URLs through raft.
+import { createHash } from 'node:crypto';
+import { EtcdError, Err } from '../base/index.js';
+import { Request } from '../generated/etcdserverpb.js';
+import { StateType } from '../raft/config.js';
+import { ConfChangeType, None } from '../raft/types.js';
+import type { EtcdServer } from './etcd-server.js';
+import { configChangeContext, encodeMember, idString, type Member } from './members.js';
+
+/** How recently a peer must have been reachable to count as connected (etcd's HealthInterval). */
+const HEALTH_INTERVAL_MS = 5000;
+/** A learner is in sync once its match index is this close to the leader's (etcd's readyPercent). */
+const READY_PERCENT = 0.9;
+
+/** etcd's NewMember ID for a member added at runtime: SHA-1 over its sorted peer URLs and the time. */
+export function newMemberId(peerURLs: readonly string[], nowMs: number): bigint {
+  const b = [...peerURLs].sort().join('') + String(Math.floor(nowMs / 1000));
+  return createHash('sha1').update(b, 'utf8').digest().readBigUInt64BE(0);
+}
+
+export function validPeerUrls(urls: readonly string[]): boolean {
+  if (urls.length === 0) return false;
+  for (const u of urls) {
+    let p: URL;
+    try {
+      p = new URL(u);
+    } catch {
+      return false;
+    }
+    if (
+      (p.protocol !== 'http:' && p.protocol !== 'https:') ||
+      p.port === '' ||
+      (p.pathname !== '/' && p.pathname !== '')
+    )
+      return false;
+  }
+  return true;
+}
+
+function numConnectedSince(s: EtcdServer, sinceMs: number, members: readonly Member[]): number {
+  let n = 0;
+  for (const m of members) {
+    if (m.id === s.memberId) n++;
+    else if ((s.transport.activeSince(m.id) ?? Infinity) <= sinceMs) n++;
+  }
+  return n;
+}
+
+function strict(s: EtcdServer): boolean {
+  return s.opts.strictReconfigCheck ?? true;
+}
+
+export async function addMember(
+  s: EtcdServer,
+  peerURLs: string[],
+  isLearner: boolean,
+): Promise<{ member: Member; members: Member[] }> {
+  if (!validPeerUrls(peerURLs)) throw new EtcdError(Err.memberBadURLs);
+  const member: Member = {
+    id: newMemberId(peerURLs, Date.now()),
+    name: '',
+    peerURLs,
+    clientURLs: [],
+    isLearner,
+  };
+  if (strict(s)) {
+    const store = s.applier.members;
+    if (!isLearner && !store.isReadyToAddVotingMember()) throw new EtcdError(Err.memberNotEnoughStarted);
+    const voting = store.votingMembers();
+    if (numConnectedSince(s, Date.now() - HEALTH_INTERVAL_MS, voting) !== voting.length)
+      throw new EtcdError(Err.unhealthy);
+  }
+  const res = await s.configure({
+    type: isLearner ? ConfChangeType.AddLearnerNode : ConfChangeType.AddNode,
+    nodeId: member.id,
+    context: encodeMember(member),
+    id: 0n,
+  });
+  return { member, members: res.members ?? [] };
+}
+
+export async function removeMember(s: EtcdServer, id: bigint): Promise<Member[]> {
+  if (strict(s)) {
+    const store = s.applier.members;
+    const m = store.get(id);
+    if (m === undefined || !m.isLearner) {
+      if (!store.isReadyToRemoveVotingMember(id)) throw new EtcdError(Err.memberNotEnoughStarted);
+      if (!(id !== s.memberId && s.transport.activeSince(id) === undefined)) {
+        const voting = store.votingMembers();
+        const active = numConnectedSince(s, Date.now() - HEALTH_INTERVAL_MS, voting);
+        if (active - 1 < 1 + Math.floor((voting.length - 1) / 2)) throw new EtcdError(Err.unhealthy);
+      }
+    }
+  }
+  const res = await s.configure({
+    type: ConfChangeType.RemoveNode,
+    nodeId: id,
+    context: new Uint8Array(0),
+    id: 0n,
+  });
+  return res.members ?? [];
+}
+
+export async function updateMember(s: EtcdServer, id: bigint, peerURLs: string[]): Promise<Member[]> {
+  if (!validPeerUrls(peerURLs)) throw new EtcdError(Err.memberBadURLs);
+  const m: Member = { id, name: '', peerURLs, clientURLs: [], isLearner: false };
+  const res = await s.configure({
+    type: ConfChangeType.UpdateNode,
+    nodeId: id,
+    context: encodeMember(m),
+    id: 0n,
+  });
+  return res.members ?? [];
+}
+
+/** Promotes a learner; the leader checks that the learner's log is in sync with its own. */
+export async function promoteMember(s: EtcdServer, id: bigint): Promise<Member[]> {
+  const st = s.raft.node.status();
+  if (st.raftState !== StateType.StateLeader) throw new EtcdError(Err.notLeader);
+  const pr = st.progress.get(id);
+  const leaderMatch = st.progress.get(s.memberId)?.match ?? 0n;
+  if (pr !== undefined && Number(pr.match) < Number(leaderMatch) * READY_PERCENT)
+    throw new EtcdError(Err.learnerNotReady);
+  if (strict(s) && !s.applier.members.isReadyToPromoteMember())
+    throw new EtcdError(Err.memberNotEnoughStarted);
+  const ctx = configChangeContext({ id, name: '', peerURLs: [], clientURLs: [], isLearner: false }, true);
+  const res = await s.configure({ type: ConfChangeType.AddNode, nodeId: id, context: ctx, id: 0n });
+  return res.members ?? [];
+}
+
+/** Hands leadership to `transferee` and waits until it leads (leader only). */
+export async function moveLeader(s: EtcdServer, transferee: bigint): Promise<void> {
+  if (s.raft.lead !== s.memberId || !s.raft.isLeader) throw new EtcdError(Err.notLeader);
+  const m = s.applier.members.get(transferee);
+  if (m === undefined || m.isLearner) throw new EtcdError(Err.badLeaderTransferee);
+  s.logger.info('leadership transfer starting', {
+    'local-member-id': idString(s.memberId),
+    'transferee-member-id': idString(transferee),
+  });
+  const start = Date.now();
+  s.raft.node.transferLeader(transferee);
+  s.raft.kick();
+  while (s.raft.lead !== transferee) {
+    if (Date.now() - start > s.requestTimeoutMs) throw new EtcdError(Err.timeoutLeaderTransfer);
+    await new Promise((r) => setTimeout(r, s.heartbeatMs));
+    s.checkRunning();
+  }
+  s.logger.info('leadership transfer finished', { 'new-leader-member-id': idString(transferee) });
+}
+
+/**
+ * Records this member's name and client URLs in the cluster through raft (etcd's publish), retrying
+ * until it is applied or the server stops.
+ */
+export async function publish(s: EtcdServer): Promise<void> {
+  const val = `{"name":${JSON.stringify(s.opts.name)},"clientURLs":${JSON.stringify(s.opts.clientUrls)}}`;
+  const v2 = Request.create({
+    Method: 'PUT',
+    Path: `/0/members/${idString(s.memberId)}/attributes`,
+    Val: val,
+  });
+  for (;;) {
+    try {
+      await s.propose({ v2 });
+      return;
+    } catch (err) {
+      if (err instanceof EtcdError && err.message === Err.stopped) throw err;
+      s.logger.warn('failed to publish local member to cluster through raft', { error: String(err) });
+      if (s.raft.lead === None) await new Promise((r) => setTimeout(r, s.heartbeatMs));
+    }
+  }
+}

@@ -1,0 +1,126 @@
+// A member's snapshots: taken every --snapshot-count applied entries (backend made durable first,
+// then the snapshot file and its WAL marker, then raft's log compacted behind it and old WAL
+// segments and snapshot files released per --max-wals/--max-snapshots); sent to a member that fell
+// behind with the backend's bytes (snapshot-transfer.ts); and received from the leader, whose
+// backend then replaces ours once raft has accepted and persisted the snapshot.
+import { assert, EtcdError, Err } from '../base/index.js';
+import type { MemoryStorage } from '../raft/memory-storage.js';
+import type { Message, Snapshot } from '../raft/types.js';
+import { Applier } from './applier.js';
+import type { EtcdServer } from './etcd-server.js';
+import { SNAPSHOT_CATCH_UP_ENTRIES } from './limits.js';
+import { prepareSnapshot, receiveBackend } from './snapshot-transfer.js';
+import { receivedBackendPath } from './storage.js';
+
+/** etcd's --max-snapshots default. */
+const DEFAULT_MAX_SNAPSHOTS = 5;
+
+export class Snapshots {
+  snapshotIndex: bigint;
+  private taking: Promise<void> | undefined;
+  private readonly sending = new Set<Promise<void>>();
+
+  constructor(
+    private readonly server: EtcdServer,
+    private readonly mem: MemoryStorage,
+  ) {
+    this.snapshotIndex = server.storage.boot.snapshotIndex;
+  }
+
+  /** After an apply: take a snapshot when --snapshot-count entries were applied since the last. */
+  maybeTrigger(): void {
+    const applied = this.server.applier.appliedIndex;
+    if (this.taking !== undefined || applied - this.snapshotIndex < BigInt(this.server.opts.snapshotCount))
+      return;
+    this.taking = this.take().then(
+      () => {
+        this.taking = undefined;
+      },
+      (err: unknown) => this.server.die('snapshot', err),
+    );
+  }
+
+  /**
+   * Takes a snapshot at the applied index: the backend is made durable first (it is the state the
+   * snapshot stands for), then the snapshot file and the WAL's marker are written, and only then
+   * are the log, WAL segments and old snapshot files released.
+   */
+  private async take(): Promise<void> {
+    const { storage, applier, opts, logger } = this.server;
+    const index = applier.appliedIndex;
+    const term = applier.appliedTerm;
+    const confState = applier.confState;
+    await storage.backend.sync();
+    if (index <= this.mem.snapshot().metadata.index) return;
+    const snap = this.mem.createSnapshot(index, confState, new Uint8Array(0));
+    await storage.snapshotter.save(snap);
+    await storage.wal.saveSnapshot({ index, term });
+    this.snapshotIndex = index;
+    const compactTo = index - SNAPSHOT_CATCH_UP_ENTRIES;
+    if (compactTo > this.mem.firstIndex()) this.mem.compact(compactTo);
+    const released = opts.maxWals === 0 || compactTo <= 0n ? [] : await storage.wal.releaseTo(compactTo);
+    const keep = opts.maxSnapshots ?? DEFAULT_MAX_SNAPSHOTS;
+    const purged = keep === 0 ? [] : await storage.snapshotter.purge(keep);
+    logger.info('saved snapshot', {
+      'snapshot-index': index,
+      'released-wal-segments': released.length,
+      'purged-snapshots': purged.length,
+    });
+  }
+
+  /** The leader sends `m` (a MsgSnap) with a copy of its backend. */
+  send(m: Message): void {
+    const { storage, raft, logger } = this.server;
+    const p = prepareSnapshot(m, storage.backend, storage.snapDir).then(
+      (prepared) => {
+        logger.info('sending database snapshot', {
+          'remote-peer-id': m.to.toString(16),
+          'snapshot-index': prepared.msg.snapshot?.metadata.index,
+        });
+        this.server.transport.sendSnapshot(prepared.msg, prepared.body);
+      },
+      (err: unknown) => {
+        logger.warn('failed to prepare a snapshot', { error: String(err) });
+        raft.reportSnapshot(m.to, false);
+      },
+    );
+    this.sending.add(p);
+    void p.finally(() => this.sending.delete(p));
+  }
+
+  /** A MsgSnap from the leader with its backend bytes: store them durably, then let raft decide. */
+  async receive(m: Message, body: AsyncIterable<Uint8Array>): Promise<void> {
+    this.server.checkRunning();
+    const snap = m.snapshot;
+    if (snap === undefined) throw new EtcdError(Err.stopped);
+    await receiveBackend(this.server.storage.snapDir, snap.metadata.index, body);
+    this.server.logger.info('received database snapshot', {
+      'remote-peer-id': m.from.toString(16),
+      'snapshot-index': snap.metadata.index,
+    });
+    this.server.raft.step(m);
+  }
+
+  /** Raft accepted and persisted a snapshot from the leader: its backend replaces ours. */
+  async restore(snap: Snapshot): Promise<void> {
+    const server = this.server;
+    const index = snap.metadata.index;
+    await server.applier.stop();
+    await server.storage.swapBackend(receivedBackendPath(server.storage.snapDir, index));
+    server.applier = new Applier(server.storage, server.opts, server.logger);
+    assert(
+      server.applier.appliedIndex === index,
+      `received backend has applied index ${server.applier.appliedIndex}, the snapshot ${index}`,
+    );
+    this.snapshotIndex = index;
+    server.syncPeers();
+    server.reads.onApplied(index);
+    server.logger.info('applied snapshot from the leader', { 'snapshot-index': index });
+  }
+
+  /** Resolves once no snapshot is being taken or prepared. */
+  async idle(): Promise<void> {
+    await this.taking;
+    await Promise.allSettled([...this.sending]);
+  }
+}
