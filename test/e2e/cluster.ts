@@ -184,12 +184,18 @@ export class Cluster {
   }
 
   /** `etcdctl member add` through a live member, then starts the new member with state existing. */
-  async addMember(name: string, opts: { learner?: boolean } = {}): Promise<Member> {
+  async addMember(name: string, opts: { learner?: boolean } = {}, retryMs = 0): Promise<Member> {
     const p = await this.plan(name);
-    const live = this.live();
     const args = ['member', 'add', name, `--peer-urls=${p.peerUrl}`];
     if (opts.learner === true) args.push('--learner');
-    const out = await this.ctlOk(live, args);
+    const deadline = Date.now() + retryMs;
+    let r = await this.ctl(this.live(), args);
+    while (r.code !== 0 && Date.now() < deadline) {
+      await sleep(500);
+      r = await this.ctl(this.live(), args);
+    }
+    assert.equal(r.code, 0, `etcdctl ${args.join(' ')} failed: ${r.stderr}`);
+    const out = r.stdout;
     const line = out.split('\n').find((l) => l.startsWith('ETCD_INITIAL_CLUSTER='));
     assert.ok(line !== undefined, `member add printed ETCD_INITIAL_CLUSTER: ${out}`);
     const initial = line.slice('ETCD_INITIAL_CLUSTER='.length).replace(/^"|"$/g, '');

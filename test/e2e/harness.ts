@@ -175,9 +175,10 @@ export class Server implements ServerHandle {
     return this.child !== undefined;
   }
 
-  async waitHealthy(): Promise<void> {
+  /** Waits until a Range succeeds (serializable for a learner, which refuses linearizable reads). */
+  async waitHealthy(opts: { serializable?: boolean } = {}): Promise<void> {
     const deadline = Date.now() + HEALTHY_WAIT_MS;
-    const req = enc(RangeRequest, { key: Buffer.from('health') });
+    const req = enc(RangeRequest, { key: Buffer.from('health'), serializable: opts.serializable === true });
     let last = 'no attempt';
     while (Date.now() < deadline) {
       if (!this.running()) throw new Error(`${this.kind} exited before becoming healthy\n${this.log}`);
