@@ -54,6 +54,8 @@ export interface ServerOptions {
   strictReconfigCheck?: boolean;
   maxSnapshots?: number;
   maxWals?: number;
+  /** Entries kept in raft's log behind a snapshot (etcd's 5000; smaller in tests). */
+  snapshotCatchUpEntries?: number;
   /** Members of a new cluster (bootstrap) or the existing cluster's members (join); default: this member alone. */
   initialCluster?: Member[];
   initialClusterState?: 'new' | 'existing';

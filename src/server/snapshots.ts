@@ -56,7 +56,7 @@ export class Snapshots {
     await storage.snapshotter.save(snap);
     await storage.wal.saveSnapshot({ index, term });
     this.snapshotIndex = index;
-    const compactTo = index - SNAPSHOT_CATCH_UP_ENTRIES;
+    const compactTo = index - BigInt(opts.snapshotCatchUpEntries ?? SNAPSHOT_CATCH_UP_ENTRIES);
     if (compactTo > this.mem.firstIndex()) this.mem.compact(compactTo);
     const released = opts.maxWals === 0 || compactTo <= 0n ? [] : await storage.wal.releaseTo(compactTo);
     const keep = opts.maxSnapshots ?? DEFAULT_MAX_SNAPSHOTS;
