@@ -25,7 +25,7 @@ test(
     try {
       const common = {
         host: '127.0.0.1',
-        port: etcd.port,
+        ports: [etcd.port],
         durationMs: 30_000,
         keySize: 8,
         valueSize: 256,
@@ -69,9 +69,9 @@ test(
   },
 );
 
-test('run.js --only etcd prints a JSON report with all four loads and exits 0', { skip }, () => {
+test('run.js --only etcd --members 1 prints a JSON report with all four loads and exits 0', { skip }, () => {
   const args =
-    '--only etcd --json --duration 1 --requests 2000 --warmup 100 --rss-puts 3000 --wait-quiet 0 --repeat 1'.split(
+    '--only etcd --members 1 --json --duration 1 --requests 2000 --warmup 100 --rss-puts 3000 --wait-quiet 0 --repeat 1'.split(
       ' ',
     );
   const r = spawnSync(process.execPath, [RUN_JS, ...args], { encoding: 'utf8', timeout: 120_000 });
@@ -80,6 +80,7 @@ test('run.js --only etcd prints a JSON report with all four loads and exits 0', 
   assert.equal(report.nodeCommand, `node dist/bench/run.js ${args.join(' ')}`);
   assert.equal(report.servers.length, 1);
   const etcd = report.servers[0]!;
+  assert.equal(etcd.members, 1);
   assert.equal(etcd.failed, undefined);
   assert.deepEqual(etcd.problems, []);
   assert.deepEqual(

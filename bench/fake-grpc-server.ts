@@ -9,6 +9,8 @@ import { grpcFrame } from './grpc-codec.js';
 export interface ReceivedCall {
   headers: http2.IncomingHttpHeaders;
   body: Buffer;
+  /** The connection the call came on. */
+  session: http2.Http2Session | undefined;
 }
 
 /** What the handler does with a call: a normal reply, a trailers-only error, or a raw action. */
@@ -43,7 +45,7 @@ export class FakeGrpcServer {
       const parts: Buffer[] = [];
       stream.on('data', (c: Buffer) => parts.push(c));
       stream.on('end', () => {
-        const call = { headers, body: Buffer.concat(parts) };
+        const call = { headers, body: Buffer.concat(parts), session: stream.session };
         calls.push(call);
         respond(stream, handler(call));
       });

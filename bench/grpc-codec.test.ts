@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { ResponseHeader, StatusResponse } from '../src/generated/etcdserverpb.js';
 import {
   decodeRangeResponse,
+  decodeStatusResponse,
   encodePutRequest,
   encodeRangeRequest,
   grpcFrame,
@@ -11,7 +13,7 @@ import {
   varintSize,
   writeVarint,
 } from './grpc-codec.js';
-import { benchKey, benchValue, preparePut, prepareRange, writeDecimal } from './request.js';
+import { benchKey, benchValue, preparePut, prepareRange, prepareStatus, writeDecimal } from './request.js';
 
 const te = new TextEncoder();
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -124,4 +126,35 @@ test('bench keys are zero-padded decimal, keeping the low digits of wider number
   assert.equal(Buffer.from(benchKey(7, 8)).toString(), '00000007');
   assert.equal(Buffer.from(benchKey(123456789, 8)).toString(), '23456789');
   assert.equal(Buffer.from(benchKey(5, 16)).toString(), '0000000000000005');
+});
+
+test('StatusResponse: the answering member, the leader it names and the term, as etcd encodes them', () => {
+  const b = StatusResponse.encode(
+    StatusResponse.create({
+      header: ResponseHeader.create({
+        clusterId: 7n,
+        memberId: 0x8e9e05c52164694dn,
+        revision: 5n,
+        raftTerm: 2n,
+      }),
+      version: '3.4.23',
+      dbSize: 20480n,
+      leader: 0xfedcba9876543210n,
+      raftIndex: 9n,
+      raftTerm: 3n,
+      errors: ['x'],
+    }),
+  );
+  assert.deepEqual(decodeStatusResponse(b), {
+    memberId: 0x8e9e05c52164694dn,
+    leader: 0xfedcba9876543210n,
+    raftTerm: 3n,
+  });
+  assert.deepEqual(decodeStatusResponse(new Uint8Array(0)), { memberId: 0n, leader: 0n, raftTerm: 0n });
+});
+
+test('the Status request is an empty message to Maintenance/Status', () => {
+  const req = prepareStatus('127.0.0.1:2379');
+  assert.equal(req.path, '/etcdserverpb.Maintenance/Status');
+  assert.equal(hex(req.body), '0000000000');
 });

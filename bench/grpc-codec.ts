@@ -2,7 +2,9 @@
 // plus gRPC's 5-byte message framing and a small reader for the replies the benchmark checks.
 // Field numbers are etcd's: PutRequest{key=1 bytes, value=2 bytes},
 // RangeRequest{key=1 bytes, serializable=7 bool}, RangeResponse{header=1, kvs=2, more=3, count=4},
-// KeyValue{key=1, create_revision=2, mod_revision=3, version=4, value=5, lease=6}.
+// KeyValue{key=1, create_revision=2, mod_revision=3, version=4, value=5, lease=6},
+// ResponseHeader{cluster_id=1, member_id=2, revision=3, raft_term=4},
+// StatusResponse{header=1, ..., leader=4, raftIndex=5, raftTerm=6}.
 
 const WIRE_VARINT = 0;
 const WIRE_I64 = 1;
@@ -163,4 +165,24 @@ export function responseRevision(b: Uint8Array): bigint {
     }
   }
   return 0n;
+}
+
+/** What the benchmark reads from a Maintenance StatusResponse: who answered and whom it follows. */
+export interface StatusSummary {
+  memberId: bigint;
+  leader: bigint;
+  raftTerm: bigint;
+}
+
+export function decodeStatusResponse(b: Uint8Array): StatusSummary {
+  const summary: StatusSummary = { memberId: 0n, leader: 0n, raftTerm: 0n };
+  for (const f of readFields(b)) {
+    if (f.field === 1 && f.wire === WIRE_LEN) {
+      for (const g of readFields(f.bytes))
+        if (g.field === 2 && g.wire === WIRE_VARINT) summary.memberId = g.varint;
+    }
+    if (f.field === 4 && f.wire === WIRE_VARINT) summary.leader = f.varint;
+    if (f.field === 6 && f.wire === WIRE_VARINT) summary.raftTerm = f.varint;
+  }
+  return summary;
 }

@@ -1,11 +1,12 @@
 // bench/: `npm run bench` (run.ts) — real etcd 3.4 and ketch started one at a time with the same
-// etcd flags on loopback, the same loads against each, a Markdown/JSON table with the ratio.
+// etcd flags on loopback, as single servers and as 3-member clusters (--members), the same loads
+// against each, a Markdown/JSON table per cluster size with the ratio.
 //
 // What it owns: the load generator — a raw HTTP/2 gRPC client on node:net (h2-connection.ts,
 // h2-frames.ts, grpc-call.ts), HPACK (from src/platform/hpack.ts), hand-encoded requests
 // (grpc-codec.ts, request.ts), spread over worker threads (load-runner.ts, load-worker.ts,
 // load-protocol.ts), with node-http2-connection.ts as a second client to cross-check; server
-// start/stop (servers.ts), single calls (probe.ts), one measurement (measure.ts), the order of a
+// start/stop (servers.ts) and clusters of them (cluster.ts), single calls (probe.ts), one measurement (measure.ts), the order of a
 // run (schedule.ts), /proc readers (proc-stats.ts), statistics (stats.ts), flags (options.ts),
 // the report (report.ts) and the entry point (run.ts). fake-grpc-server.ts serves the tests.
 //
@@ -13,7 +14,8 @@
 // one socket write per event-loop turn, and its CPU time is reported beside the server's; every
 // failed request (transport error, RST_STREAM, GOAWAY, non-zero grpc-status, malformed reply)
 // is counted and reported and makes the run exit non-zero. The servers run one at a time, never
-// side by side, each measurement on a fresh process with a fresh temp data dir.
+// side by side, each measurement on a fresh process (or cluster) with fresh temp data dirs; a
+// load's connection j goes to cluster member j % N, as etcd's benchmark spreads --endpoints.
 //
 // May import: anything (DESIGN §2); today it uses only node:* built-ins.
 export { LoadGenerator, type LoadSpec, type LoadResult } from './load-runner.js';

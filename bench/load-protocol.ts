@@ -6,14 +6,19 @@
 export type ClientKind = 'raw' | 'http2';
 export type Operation = 'put' | 'range';
 
+/** One connection a worker opens: the server port it goes to and how many clients share it. */
+export interface WorkerConn {
+  port: number;
+  clients: number;
+}
+
 export interface WorkerSpec {
   host: string;
-  port: number;
   client: ClientKind;
   op: Operation;
   serializable: boolean;
-  /** One entry per connection this worker opens: how many clients share it. */
-  clientsPerConn: number[];
+  /** The connections this worker opens. */
+  conns: WorkerConn[];
   keySize: number;
   valueSize: number;
   /** Put keys are numbered (keyBase + ticket) % keySpace. */

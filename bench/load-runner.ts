@@ -1,7 +1,9 @@
 // The main-thread side of the load generator: a pool of worker threads (load-worker.ts) that
 // together open a load's connections and run its clients. Connection j goes to worker
-// j % workers and client c to connection c % conns, so "100 clients over 10 connections" is
-// 10 clients per connection whatever the number of workers.
+// j % workers and clients are split evenly over the connections, so "100 clients over 10
+// connections" is 10 clients per connection whatever the number of workers. Against a cluster,
+// connection j goes to the endpoint (member) j % endpoints, as etcd's own benchmark tool
+// spreads its connections over `--endpoints`.
 import { Worker } from 'node:worker_threads';
 import type {
   ClientKind,
@@ -9,6 +11,7 @@ import type {
   FromWorker,
   Operation,
   ToWorker,
+  WorkerConn,
   WorkerResult,
   WorkerSpec,
 } from './load-protocol.js';
@@ -16,7 +19,8 @@ import { concatSamples, splitEvenly } from './stats.js';
 
 export interface LoadSpec {
   host: string;
-  port: number;
+  /** Client ports of the servers (a cluster's members, in order); connection j uses ports[j % n]. */
+  ports: readonly number[];
   op: Operation;
   serializable: boolean;
   conns: number;
@@ -37,6 +41,32 @@ export interface LoadResult {
   /** From the first request sent to the last reply, over all workers. */
   elapsedSec: number;
   latenciesMs: Float64Array;
+}
+
+/** One planned connection: the endpoint (index into LoadSpec.ports) and its number of clients. */
+export interface ConnPlan {
+  endpoint: number;
+  clients: number;
+}
+
+/**
+ * Which worker opens each connection, to which endpoint, with how many clients: connection j goes
+ * to worker j % workers (only workers that get a connection run) and to endpoint j % endpoints;
+ * the clients are split evenly over the connections.
+ */
+export function planConnections(
+  workers: number,
+  conns: number,
+  clients: number,
+  endpoints: number,
+): ConnPlan[][] {
+  if (conns < 1 || clients < conns) throw new Error(`need at least 1 connection and 1 client per connection`);
+  if (workers < 1 || endpoints < 1) throw new Error('need at least 1 worker and 1 endpoint');
+  const perConn = splitEvenly(clients, conns);
+  const used = Math.min(workers, conns);
+  const plan: ConnPlan[][] = Array.from({ length: used }, () => []);
+  perConn.forEach((n, j) => (plan[j % used] as ConnPlan[]).push({ endpoint: j % endpoints, clients: n }));
+  return plan;
 }
 
 /** How long after a load's deadline replies may still arrive before they count as lost. */
@@ -67,27 +97,20 @@ export class LoadGenerator {
     });
   }
 
-  /** Splits connections and clients over the workers (only workers that get a connection run). */
-  plan(conns: number, clients: number): number[][] {
-    if (conns < 1 || clients < conns)
-      throw new Error(`need at least 1 connection and 1 client per connection`);
-    const perConn = splitEvenly(clients, conns);
-    const used = Math.min(this.workers.length, conns);
-    const plan: number[][] = Array.from({ length: used }, () => []);
-    perConn.forEach((n, j) => (plan[j % used] as number[]).push(n));
-    return plan;
+  /** Splits connections and clients over the workers and `endpoints` servers (planConnections). */
+  plan(conns: number, clients: number, endpoints = 1): ConnPlan[][] {
+    return planConnections(this.workers.length, conns, clients, endpoints);
   }
 
   async run(load: LoadSpec): Promise<LoadResult> {
-    const plan = this.plan(load.conns, load.clients);
+    const plan = this.plan(load.conns, load.clients, load.ports.length);
     const counter = new SharedArrayBuffer(4);
-    const specs: WorkerSpec[] = plan.map((clientsPerConn) => ({
+    const specs: WorkerSpec[] = plan.map((conns) => ({
       host: load.host,
-      port: load.port,
       client: this.client,
       op: load.op,
       serializable: load.serializable,
-      clientsPerConn,
+      conns: conns.map((c): WorkerConn => ({ port: load.ports[c.endpoint] as number, clients: c.clients })),
       keySize: load.keySize,
       valueSize: load.valueSize,
       keySpace: load.keySpace,

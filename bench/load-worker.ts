@@ -90,23 +90,42 @@ class LoadClient {
 let spec: WorkerSpec | null = null;
 let conns: GrpcConnection[] = [];
 
+/** Opens the spec's connections; if any fails, closes the others and throws which one failed. */
 async function prepare(s: WorkerSpec): Promise<void> {
   spec = s;
-  conns = await Promise.all(
-    s.clientsPerConn.map(() =>
-      s.client === 'raw' ? H2Connection.connect(s.host, s.port) : NodeHttp2Connection.connect(s.host, s.port),
+  const opened = await Promise.allSettled(
+    s.conns.map((c) =>
+      s.client === 'raw' ? H2Connection.connect(s.host, c.port) : NodeHttp2Connection.connect(s.host, c.port),
     ),
   );
+  conns = opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = opened.findIndex((r) => r.status === 'rejected');
+  if (failed >= 0) {
+    const reason = (opened[failed] as PromiseRejectedResult).reason as Error;
+    throw new Error(`connect to ${s.host}:${s.conns[failed]?.port}: ${reason.message}`);
+  }
+}
+
+/** The load's request for each port (the :authority differs), built once per load. */
+function requestsByPort(s: WorkerSpec): Map<number, PreparedRequest> {
+  const reqs = new Map<number, PreparedRequest>();
+  for (const { port } of s.conns) {
+    if (reqs.has(port)) continue;
+    const authority = `${s.host}:${port}`;
+    reqs.set(
+      port,
+      s.op === 'put'
+        ? preparePut(authority, s.keySize, benchValue(s.valueSize))
+        : prepareRange(authority, benchKey(s.rangeKey, s.keySize), s.serializable),
+    );
+  }
+  return reqs;
 }
 
 function go(deadlineEpochMs: number): Promise<WorkerResult> {
   const s = spec;
   if (s === null) throw new Error('go before prepare');
-  const authority = `${s.host}:${s.port}`;
-  const req =
-    s.op === 'put'
-      ? preparePut(authority, s.keySize, benchValue(s.valueSize))
-      : prepareRange(authority, benchKey(s.rangeKey, s.keySize), s.serializable);
+  const reqs = requestsByPort(s);
   return new Promise((resolve) => {
     const deadlineMs = deadlineEpochMs - performance.timeOrigin;
     // Replies still missing this long after the deadline: fail them by closing the connections.
@@ -130,8 +149,9 @@ function go(deadlineEpochMs: number): Promise<WorkerResult> {
       });
     });
     const clients: LoadClient[] = [];
-    s.clientsPerConn.forEach((n, i) => {
-      for (let j = 0; j < n; j++) clients.push(new LoadClient(run, conns[i] as GrpcConnection, req));
+    s.conns.forEach((c, i) => {
+      const req = reqs.get(c.port) as PreparedRequest;
+      for (let j = 0; j < c.clients; j++) clients.push(new LoadClient(run, conns[i] as GrpcConnection, req));
     });
     run.running = clients.length;
     run.startMs = performance.now();
@@ -151,7 +171,7 @@ parentPort?.on('message', (m: ToWorker) => {
       (err: Error) => {
         for (const c of conns) c.close();
         conns = [];
-        post({ kind: 'failed', message: `connect to ${m.spec.host}:${m.spec.port}: ${err.message}` });
+        post({ kind: 'failed', message: err.message });
       },
     );
   } else if (m.kind === 'go') {

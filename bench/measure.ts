@@ -1,8 +1,9 @@
-// One measurement against one started server process (schedule.ts starts a fresh one for each):
-// the RSS reading (N puts, then VmHWM), or one load (optional fill puts, the range key, untimed
-// warm-up, a wait for a quiet machine, the timed load with CPU samples around it). Afterwards the
-// store is checked: the key the ranges read holds the value written, and the revision equals
-// 1 + the puts acknowledged.
+// One measurement against one started server or cluster (schedule.ts starts a fresh one for
+// each): the RSS reading (N puts, then VmHWM; single member only), or one load (optional fill
+// puts, the range key, untimed warm-up, a wait for a quiet machine, the timed load with CPU
+// samples of every member around it). A load's connections are spread over the members
+// round-robin. Afterwards the store is checked on every member with a linearizable Range: the key
+// the ranges read holds the value written, and the revision equals 1 + the puts acknowledged.
 import { decodeRangeResponse, responseRevision } from './grpc-codec.js';
 import type { LoadGenerator, LoadResult, LoadSpec } from './load-runner.js';
 import type { BenchOptions, LoadId } from './options.js';
@@ -10,7 +11,8 @@ import { unaryCall } from './probe.js';
 import { CpuSample, peakRssBytes } from './proc-stats.js';
 import { NOISY_OTHER_CPU, type LoadReport, type ServerReport } from './report.js';
 import { benchKey, benchValue, preparePut, prepareRange } from './request.js';
-import { HOST, type ServerProcess } from './servers.js';
+import type { ServerCluster } from './cluster.js';
+import { HOST } from './servers.js';
 import { summarize } from './stats.js';
 
 /** The fill puts are bounded by count; this only stops a server that got stuck. */
@@ -61,11 +63,11 @@ class PutLedger {
  * Waits (up to `maxSec`) until processes other than the server and this one use less than
  * NOISY_OTHER_CPU of a core over a second.
  */
-async function waitQuiet(serverPid: number, maxSec: number, say: Progress): Promise<void> {
+async function waitQuiet(serverPids: readonly number[], maxSec: number, say: Progress): Promise<void> {
   const until = Date.now() + maxSec * 1000;
   let told = false;
   for (;;) {
-    const sample = new CpuSample(serverPid);
+    const sample = new CpuSample(serverPids);
     await new Promise((r) => setTimeout(r, 1000));
     const d = sample.since();
     const share = Math.round((100 * d.otherSec) / d.wallSec);
@@ -81,26 +83,27 @@ async function waitQuiet(serverPid: number, maxSec: number, say: Progress): Prom
 export class LoadSession {
   private readonly ledger = new PutLedger();
   private readonly value: Uint8Array;
-  private readonly authority: string;
+  /** Member 1's client port: the range key is written there. */
+  private readonly port: number;
 
   constructor(
-    private readonly server: ServerProcess,
+    private readonly server: ServerCluster,
     private readonly rep: ServerReport,
     private readonly o: BenchOptions,
     private readonly gen: LoadGenerator,
     private readonly say: Progress,
   ) {
     this.value = benchValue(o.valueSize);
-    this.authority = `${HOST}:${server.port}`;
+    this.port = server.ports[0] as number;
   }
 
   private async run(
-    spec: Omit<LoadSpec, 'host' | 'port' | 'keySize' | 'valueSize' | 'keySpace' | 'keyBase' | 'rangeKey'>,
+    spec: Omit<LoadSpec, 'host' | 'ports' | 'keySize' | 'valueSize' | 'keySpace' | 'keyBase' | 'rangeKey'>,
   ): Promise<LoadResult> {
     const o = this.o;
     const r = await this.gen.run({
       host: HOST,
-      port: this.server.port,
+      ports: this.server.ports,
       keySize: o.keySize,
       valueSize: o.valueSize,
       keySpace: o.keySpace,
@@ -130,11 +133,12 @@ export class LoadSession {
     return r;
   }
 
-  /** The RSS row: peak RSS of this (fresh) process after `o.rssPuts` puts, then the store check. */
+  /** The RSS row: peak RSS of this (fresh, single-member) process after `o.rssPuts` puts, then the store check. */
   async measureRss(): Promise<void> {
+    if (this.server.size !== 1) throw new Error('the RSS reading is taken of a single member only');
     const r = await this.fill(this.o.rssPuts, 'before the RSS reading');
     if (r === null) return;
-    const rss = peakRssBytes(this.server.pid);
+    const rss = peakRssBytes(this.server.pids[0] as number);
     this.say(`peak RSS ${(rss / 2 ** 20).toFixed(1)} MB`);
     this.rep.rss = {
       puts: r.ok,
@@ -148,8 +152,8 @@ export class LoadSession {
   }
 
   private async putRangeKey(): Promise<void> {
-    const req = preparePut(this.authority, this.o.keySize, this.value);
-    const put0 = await unaryCall(HOST, this.server.port, req, RANGE_KEY);
+    const req = preparePut(`${HOST}:${this.port}`, this.o.keySize, this.value);
+    const put0 = await unaryCall(HOST, this.port, req, RANGE_KEY);
     if (put0.status !== 0) throw new Error(`put of the range key failed: ${put0.status} ${put0.message}`);
     this.ledger.acked++;
   }
@@ -157,14 +161,7 @@ export class LoadSession {
   async measure(id: LoadId): Promise<LoadReport> {
     const o = this.o;
     const shape = loadShape(id, o);
-    const put0 = await unaryCall(
-      HOST,
-      this.server.port,
-      preparePut(this.authority, o.keySize, this.value),
-      RANGE_KEY,
-    );
-    if (put0.status !== 0) throw new Error(`put of the range key failed: ${put0.status} ${put0.message}`);
-    this.ledger.acked++;
+    await this.putRangeKey();
     const spec = {
       op: shape.op,
       serializable: shape.serializable,
@@ -178,14 +175,14 @@ export class LoadSession {
           `${w.errors} errors in the warm-up of ${shape.title}: ${w.errorSamples[0]?.message}`,
         );
     }
-    if (o.waitQuietSec > 0) await waitQuiet(this.server.pid, o.waitQuietSec, this.say);
-    const sample = new CpuSample(this.server.pid);
+    if (o.waitQuietSec > 0) await waitQuiet(this.server.pids, o.waitQuietSec, this.say);
+    const sample = new CpuSample(this.server.pids);
     const r = await this.run({ ...spec, maxRequests: o.maxRequests, durationMs: o.durationSec * 1000 });
-    const cpu = sample.since();
     if (!this.server.alive)
       throw new Error(
         `${this.rep.name} ${this.server.exitReason} during ${shape.title}\n${this.server.logTail()}`,
       );
+    const cpu = sample.since();
     const load: LoadReport = {
       id,
       title: shape.title,
@@ -196,7 +193,8 @@ export class LoadSession {
       requestsPerSec: r.elapsedSec > 0 ? r.ok / r.elapsedSec : 0,
       latency: summarize(r.latenciesMs),
       cpu,
-      peakRssBytes: peakRssBytes(this.server.pid),
+      peakRssBytes: Math.max(...this.server.pids.map(peakRssBytes)),
+      ...(this.server.leaderName !== null ? { leader: this.server.leaderName } : {}),
     };
     this.say(
       `${shape.title}: ${Math.round(load.requestsPerSec)} req/s, p50 ${load.latency.p50Ms.toFixed(2)} ms, ` +
@@ -207,13 +205,22 @@ export class LoadSession {
     return load;
   }
 
-  /** Reads the range key back and compares the store's revision with the puts acknowledged. */
+  /** Reads the range key back on every member and compares the revision with the puts acknowledged. */
   private async checkState(): Promise<string[]> {
+    const problems: string[] = [];
+    for (const [i, port] of this.server.ports.entries()) {
+      const where = this.server.size > 1 ? `m${i + 1}: ` : '';
+      for (const p of await this.checkMember(port)) problems.push(where + p);
+    }
+    return problems;
+  }
+
+  private async checkMember(port: number): Promise<string[]> {
     const o = this.o;
     const r = await unaryCall(
       HOST,
-      this.server.port,
-      prepareRange(this.authority, benchKey(RANGE_KEY, o.keySize), false),
+      port,
+      prepareRange(`${HOST}:${port}`, benchKey(RANGE_KEY, o.keySize), false),
     );
     if (r.status !== 0 || r.body === null) return [`final range failed: ${r.status} ${r.message}`];
     const problems: string[] = [];

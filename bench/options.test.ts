@@ -6,6 +6,7 @@ test('no flags: both servers, all four loads, 10 s / 300,000 requests, 50,000 fi
   const o = parseOptions([], '/repo');
   assert.deepEqual(o, defaultOptions('/repo'));
   assert.deepEqual(o.servers, ['etcd', 'ketch']);
+  assert.deepEqual(o.members, [1, 3]);
   assert.deepEqual(o.loads, ['put-1', 'put-100', 'range-l', 'range-s']);
   assert.equal(o.durationSec, 10);
   assert.equal(o.maxRequests, 300_000);
@@ -47,4 +48,18 @@ test('bad input is an error with the reason', () => {
     /--clients must be at least --conns/,
   );
   assert.throws(() => parseOptions(['etcd'], '/r'), /unexpected argument 'etcd'/);
+});
+
+test('--members picks the cluster sizes: one of 1, 3, 5 or a list, kept in ascending order', () => {
+  assert.deepEqual(parseOptions(['--members', '3'], '/r').members, [3]);
+  assert.deepEqual(parseOptions(['--members=1'], '/r').members, [1]);
+  assert.deepEqual(parseOptions(['--members', '5,1'], '/r').members, [1, 5]);
+  assert.deepEqual(parseOptions(['--members', '3,3'], '/r').members, [3]);
+  assert.throws(
+    () => parseOptions(['--members', '2'], '/r'),
+    /--members wants 1, 3, 5 or a list of them, got '2'/,
+  );
+  assert.throws(() => parseOptions(['--members', '3,7'], '/r'), /got '3,7'/);
+  assert.throws(() => parseOptions(['--members', ','], '/r'), /--members needs a cluster size/);
+  assert.throws(() => parseOptions(['--members'], '/r'), /--members needs a value/);
 });

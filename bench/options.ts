@@ -4,9 +4,13 @@
 export type ServerName = 'etcd' | 'ketch';
 export type LoadId = 'put-1' | 'put-100' | 'range-l' | 'range-s';
 export const LOAD_IDS: readonly LoadId[] = ['put-1', 'put-100', 'range-l', 'range-s'];
+/** Cluster sizes the benchmark can start (odd, as etcd recommends). */
+export const MEMBER_COUNTS: readonly number[] = [1, 3, 5];
 
 export interface BenchOptions {
   servers: ServerName[];
+  /** Cluster sizes to measure, ascending; each gets its own table. */
+  members: number[];
   loads: LoadId[];
   durationSec: number;
   maxRequests: number;
@@ -33,12 +37,15 @@ export interface BenchOptions {
 export const USAGE = `usage: npm run bench -- [flags]   (or: node dist/bench/run.js [flags])
        npm run bench -- raft    (raft core in memory + WAL group commit vs raw fdatasync)
   --only etcd|ketch     run one server only (default: both, one after the other)
+  --members N           cluster size: 1, 3 or 5, or a list such as 1,3 (default 1,3: a table
+                        for single-member servers, then one for 3-member clusters on loopback
+                        whose members the loads' connections are spread over round-robin)
   --quick               smoke run: 2 s / 20,000 requests per load, 5,000 puts before the RSS reading
   --duration SEC        time limit of each load (default 10)
   --requests N          request limit of each load, whichever comes first (default 300000)
   --warmup N            untimed requests before each load, same shape (default 2000)
   --rss-puts N          peak RSS is read after N puts, in a server process of its own
-                        (default 50000; 0 skips it)
+                        (default 50000; 0 skips it; single-member runs only)
   --fill N              puts into each load's fresh server before the load (default 0)
   --repeat N            runs of each load per server, each on a fresh server, servers
                         alternating; the median run is reported (default 3; 1 with --quick)
@@ -59,6 +66,7 @@ export const USAGE = `usage: npm run bench -- [flags]   (or: node dist/bench/run
 export function defaultOptions(repoRoot: string): BenchOptions {
   return {
     servers: ['etcd', 'ketch'],
+    members: [1, 3],
     loads: [...LOAD_IDS],
     durationSec: 10,
     maxRequests: 300_000,
@@ -126,6 +134,16 @@ function applyFlag(o: BenchOptions, name: string, value: () => string): void {
       const v = value();
       if (v !== 'etcd' && v !== 'ketch') throw new Error(`--only wants etcd or ketch, got '${v}'`);
       o.servers = [v];
+      return;
+    }
+    case 'members': {
+      const v = value();
+      const counts = v.split(',').filter((x) => x !== '');
+      for (const c of counts)
+        if (!MEMBER_COUNTS.map(String).includes(c))
+          throw new Error(`--members wants ${MEMBER_COUNTS.join(', ')} or a list of them, got '${v}'`);
+      if (counts.length === 0) throw new Error(`--members needs a cluster size`);
+      o.members = MEMBER_COUNTS.filter((n) => counts.includes(String(n)));
       return;
     }
     case 'loads': {

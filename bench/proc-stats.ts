@@ -1,5 +1,6 @@
 // Process and machine counters from Linux /proc, for the benchmark's CPU and memory columns:
-// a server's CPU time (utime + stime of /proc/PID/stat, all threads) and peak RSS (VmHWM of
+// a server's CPU time (utime + stime of /proc/PID/stat, all threads; summed over a cluster's
+// member processes) and peak RSS (VmHWM of
 // /proc/PID/status), and the machine's busy time (/proc/stat) so that CPU used by processes
 // other than the server and the load generator can be shown beside each load.
 import { readFileSync } from 'node:fs';
@@ -66,22 +67,32 @@ export function machineBusySeconds(): number {
   return parseMachineBusySeconds(readFileSync('/proc/stat', 'utf8'), clockTicksPerSecond());
 }
 
-/** CPU times sampled at the start of a load; `since` gives the deltas at its end. */
+/** CPU time of several processes (a cluster's members), summed. */
+export function processesCpuSeconds(pids: readonly number[]): number {
+  return pids.reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
+}
+
+/**
+ * CPU times sampled at the start of a load; `since` gives the deltas at its end. The server's
+ * figure is the sum over all its processes (every member of a cluster).
+ */
 export class CpuSample {
+  private readonly serverPids: readonly number[];
   private readonly server: number;
   private readonly self: number;
   private readonly machine: number;
   private readonly wall: number;
 
-  constructor(private readonly serverPid: number) {
-    this.server = processCpuSeconds(serverPid);
+  constructor(serverPids: number | readonly number[]) {
+    this.serverPids = typeof serverPids === 'number' ? [serverPids] : serverPids;
+    this.server = processesCpuSeconds(this.serverPids);
     this.self = selfCpuSeconds();
     this.machine = machineBusySeconds();
     this.wall = performance.now();
   }
 
   since(): { serverSec: number; generatorSec: number; otherSec: number; wallSec: number } {
-    const serverSec = processCpuSeconds(this.serverPid) - this.server;
+    const serverSec = processesCpuSeconds(this.serverPids) - this.server;
     const generatorSec = selfCpuSeconds() - this.self;
     const machineSec = machineBusySeconds() - this.machine;
     return {

@@ -26,6 +26,7 @@ function load(id: LoadReport['id'], title: string, rps: number, other = 0): Load
 function server(name: 'etcd' | 'ketch', rps: number, rss: number, other = 0): ServerReport {
   return {
     name,
+    members: 1,
     command: `/bin/${name} --name=bench`,
     version: `${name} 1.0`,
     loads: [
@@ -50,6 +51,7 @@ function report(servers: ServerReport[]): BenchReport {
       rssPuts: 50_000,
       fill: 0,
       repeat: 1,
+      members: [1],
       clients: 100,
       conns: 10,
       workers: 2,
@@ -123,4 +125,60 @@ test('repeated runs: the median is shown with the range of all runs', () => {
   const md = renderMarkdown(r);
   assert.ok(md.includes('| put, 1 client | 2,500 (2,400–3,100) | 0.50 / 12.3 |\n'));
   assert.ok(md.includes('run 3 times per server (servers alternating); the median run is shown'));
+});
+
+function clusterOf(s: ServerReport, leaders: string[]): ServerReport {
+  return {
+    ...s,
+    members: 3,
+    rss: null,
+    loads: s.loads.map((l) => ({ ...l, leader: leaders[0], runLeaders: leaders })),
+  };
+}
+
+test('single members and 3-member clusters get a table each, the cluster table without RSS', () => {
+  const etcd = server('etcd', 2500, 100 * 2 ** 20);
+  const ketch = server('ketch', 2000, 150 * 2 ** 20);
+  const r = report([
+    etcd,
+    ketch,
+    clusterOf(server('etcd', 1000, 0), ['m2', 'm1']),
+    clusterOf(server('ketch', 500, 0), ['m3', 'm3']),
+  ]);
+  r.settings.members = [1, 3];
+  const lines = renderMarkdown(r).split('\n');
+  const one = lines.indexOf('### 1 member');
+  const three = lines.indexOf('### 3-member cluster');
+  assert.ok(one > 0 && three > one);
+  const head = '| load | etcd req/s | etcd p50 / p99 ms | ketch req/s | ketch p50 / p99 ms | ketch / etcd |';
+  assert.equal(lines.indexOf(head, one) < three, true);
+  assert.ok(lines.indexOf(head, three) > three);
+  assert.ok(lines.indexOf('| put, 1 client | 2,500 | 0.50 / 12.3 | 2,000 | 0.50 / 12.3 | 0.80× |') < three);
+  assert.ok(lines.indexOf('| put, 1 client | 1,000 | 0.50 / 12.3 | 500 | 0.50 / 12.3 | 0.50× |') > three);
+  assert.deepEqual(
+    lines.filter((l) => l.startsWith('| peak RSS')),
+    ['| peak RSS after 50,000 puts | 100.0 MB |  | 150.0 MB |  | 1.50× |'],
+  );
+  assert.ok(lines.includes('- etcd (etcd 1.0): `/bin/etcd --name=bench` (member m1)'));
+  assert.ok(
+    lines.includes(
+      '- put, 1 client has one connection, to m1; the leader at the start of each run: etcd m2, m1; ketch m3, m3',
+    ),
+  );
+  assert.ok(lines.some((l) => l.includes('connection j of a load goes to member j mod 3')));
+  assert.equal(lines.filter((l) => l.startsWith('CPU time during each load')).length, 2);
+});
+
+test('a cluster that failed is named with its size', () => {
+  const failed: ServerReport = {
+    ...server('ketch', 0, 0),
+    members: 3,
+    loads: [],
+    rss: null,
+    failed: 'ketch m2 exited with code 1 before it was ready',
+  };
+  const r = report([server('etcd', 2500, 1), failed]);
+  const md = renderMarkdown(r);
+  assert.ok(md.includes('**ketch, 3 members failed**: ketch m2 exited with code 1 before it was ready'));
+  assert.equal(countFailures(r), 1);
 });

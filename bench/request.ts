@@ -1,12 +1,14 @@
-// The two requests the benchmark sends, prepared once per load for both client implementations:
-// a Put of a 256-byte value under a per-request key (key-size zero-padded decimal digits) and a
-// Range of one fixed key, linearizable or serializable.
+// The two requests the benchmark's loads send, prepared once per load for both client
+// implementations: a Put of a 256-byte value under a per-request key (key-size zero-padded
+// decimal digits) and a Range of one fixed key, linearizable or serializable. Plus the
+// Maintenance Status call that tells when a cluster's members agree on a leader.
 import type http2 from 'node:http2';
 import { encodePutRequest, encodeRangeRequest, grpcFrame } from './grpc-codec.js';
 import { buildRequestTemplate, type RequestTemplate } from './h2-frames.js';
 
 export const PUT_PATH = '/etcdserverpb.KV/Put';
 export const RANGE_PATH = '/etcdserverpb.KV/Range';
+export const STATUS_PATH = '/etcdserverpb.Maintenance/Status';
 
 export interface PreparedRequest {
   readonly path: string;
@@ -68,6 +70,11 @@ export function preparePut(authority: string, keySize: number, value: Uint8Array
 
 export function prepareRange(authority: string, key: Uint8Array, serializable: boolean): PreparedRequest {
   return prepare(authority, RANGE_PATH, grpcFrame(encodeRangeRequest(key, serializable)), -1, 0);
+}
+
+/** Maintenance Status (an empty StatusRequest). */
+export function prepareStatus(authority: string): PreparedRequest {
+  return prepare(authority, STATUS_PATH, grpcFrame(new Uint8Array(0)), -1, 0);
 }
 
 /** The value every put writes: `size` bytes from a fixed xorshift sequence (same for every server). */

@@ -1,7 +1,8 @@
-// `npm run bench`: starts real etcd and ketch one at a time with the same flags, runs the same
-// loads against each with the load generator of this folder (measure.ts), and prints a Markdown
-// table (or JSON with --json) of requests/s, p50/p99 latency, the ketch/etcd ratio, peak RSS
-// after the fill puts, and CPU time of server and generator. Exit status 1 if anything failed or
+// `npm run bench`: starts real etcd and ketch one at a time with the same flags (as single
+// servers, then as 3-member clusters on loopback, by default), runs the same loads against each
+// with the load generator of this folder (measure.ts), and prints a Markdown table per cluster
+// size (or JSON with --json) of requests/s, p50/p99 latency, the ketch/etcd ratio, peak RSS
+// after the fill puts (single member), and CPU time of server and generator. Exit status 1 if anything failed or
 // any request got an error, so a broken run can never pass for a measurement.
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
@@ -53,6 +54,7 @@ function newReport(o: BenchOptions, argv: string[]): BenchReport {
       rssPuts: o.rssPuts,
       fill: o.fill,
       repeat: o.repeat,
+      members: o.members,
       clients: o.clients,
       conns: o.conns,
       workers: o.workers,
@@ -94,7 +96,7 @@ async function main(): Promise<void> {
   const gen = new LoadGenerator(o.workers, o.client);
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {
-      progress(`bench: ${sig}, stopping the server under test`);
+      progress(`bench: ${sig}, stopping the servers under test`);
       void stopAllServers().finally(() => process.exit(130));
     });
   }

@@ -1,5 +1,6 @@
-// The order of a benchmark run. Every measurement gets a fresh server process (new temp data
-// dir, new ports), so a figure does not depend on which loads ran before it. Each load is run
+// The order of a benchmark run: for each cluster size (1 member, then 3, ...), the RSS reading
+// (single member only) and each load. Every measurement gets a fresh server process or cluster
+// (new temp data dirs, new ports), so a figure does not depend on which loads ran before it. Each load is run
 // `repeat` times per server, alternating servers (etcd, ketch, etcd, ketch, ...) so that a slow
 // drift of the machine hits both alike, and the run with the median requests/s is reported with
 // the spread of all runs beside it: etcd 3.4's own rate varies by up to 2-3x from one process to
@@ -10,7 +11,7 @@ import { LoadSession, loadShape, type Progress } from './measure.js';
 import type { BenchOptions, ServerName } from './options.js';
 import type { ErrorSample } from './load-protocol.js';
 import { noisy, type LoadReport, type ServerReport } from './report.js';
-import { ServerProcess } from './servers.js';
+import { ServerCluster } from './cluster.js';
 
 const READY_TIMEOUT_MS = 60_000;
 
@@ -29,8 +30,8 @@ export function versionOf(bin: string, run: (bin: string) => string): string {
 }
 
 /**
- * Starts a fresh server, runs `body` against it, stops it. Returns false (with `rep.failed` set)
- * when the server would not start or `body` failed.
+ * Starts a fresh server (a cluster of `rep.members`), runs `body` against it, stops every member.
+ * Returns false (with `rep.failed` set) when the server would not start or `body` failed.
  */
 async function withServer(
   rep: ServerReport,
@@ -38,18 +39,22 @@ async function withServer(
   o: BenchOptions,
   purpose: string,
   say: Progress,
-  body: (s: ServerProcess) => Promise<void>,
+  body: (s: ServerCluster) => Promise<void>,
 ): Promise<boolean> {
-  let server: ServerProcess;
+  let server: ServerCluster;
   try {
-    server = await ServerProcess.start(rep.name, bin, READY_TIMEOUT_MS);
+    server = await ServerCluster.start(rep.name, bin, rep.members, READY_TIMEOUT_MS);
   } catch (err) {
     rep.failed = (err as Error).message;
     say(`failed to start: ${rep.failed}`);
     return false;
   }
   if (rep.command === bin) rep.command = server.commandLine;
-  say(`started pid ${server.pid} on port ${server.port} for ${purpose}`);
+  say(
+    server.size === 1
+      ? `started pid ${server.pids[0]} on port ${server.ports[0]} for ${purpose}`
+      : `started pids ${server.pids.join(',')} on ports ${server.ports.join(',')}, leader ${server.leaderName}, for ${purpose}`,
+  );
   try {
     await body(server);
   } catch (err) {
@@ -57,7 +62,7 @@ async function withServer(
     say(`failed: ${rep.failed}`);
   } finally {
     await server.stop(10_000, o.keepData);
-    if (o.keepData) say(`data and log kept in ${server.tmpDir}`);
+    if (o.keepData) say(`data and logs kept in ${server.tmpDirs.join(' ')}`);
   }
   return rep.failed === undefined;
 }
@@ -88,29 +93,47 @@ export function combineRuns(runs: readonly LoadReport[]): LoadReport {
     errorSamples: [...samples.values()],
     runsPerSec: pool.map((r) => r.requestsPerSec),
     noisyRunsPerSec: runs.filter((r) => !pool.includes(r)).map((r) => r.requestsPerSec),
+    ...(runs.some((r) => r.leader !== undefined) ? { runLeaders: runs.map((r) => r.leader ?? '?') } : {}),
   };
 }
 
-/** Runs the RSS reading and every selected load against each server; returns one report each. */
+/**
+ * For each cluster size in `o.members`: the RSS reading (single member only) and every selected
+ * load against each server; returns one report per server and cluster size.
+ */
 export async function runBench(
   servers: readonly ServerUnderTest[],
   o: BenchOptions,
   gen: LoadGenerator,
   progress: Progress,
 ): Promise<ServerReport[]> {
+  const out: ServerReport[] = [];
+  for (const members of o.members) out.push(...(await runSize(servers, members, o, gen, progress)));
+  return out;
+}
+
+async function runSize(
+  servers: readonly ServerUnderTest[],
+  members: number,
+  o: BenchOptions,
+  gen: LoadGenerator,
+  progress: Progress,
+): Promise<ServerReport[]> {
   const reps = servers.map((s): ServerReport => ({
     name: s.name,
+    members,
     command: s.bin,
     version: s.version,
     loads: [],
     rss: null,
     problems: [],
   }));
+  const tag = members === 1 ? '' : ` ×${members}`;
   const say =
     (i: number): Progress =>
     (m) =>
-      progress(`[${reps[i]?.name}] ${m}`);
-  if (o.rssPuts > 0) {
+      progress(`[${reps[i]?.name}${tag}] ${m}`);
+  if (o.rssPuts > 0 && members === 1) {
     for (const [i, s] of servers.entries()) {
       const rep = reps[i] as ServerReport;
       await withServer(rep, s.bin, o, 'the RSS reading', say(i), (server) =>

@@ -1,6 +1,7 @@
-// Starting and stopping the servers under test. ketch and etcd get the same flags (etcd's own
-// names), a fresh data dir under os.tmpdir(), and free loopback ports; a server counts as up
-// once it answers a gRPC Range. Its output goes to a log file whose tail is shown if it fails.
+// Starting and stopping the server processes under test. ketch and etcd get the same flags
+// (etcd's own names), a fresh data dir under os.tmpdir(), and free loopback ports; a server
+// counts as up once it answers a gRPC Range. Its output goes to a log file whose tail is shown if
+// it fails. cluster.ts starts several of these as the members of one cluster.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -12,7 +13,7 @@ import { benchKey, prepareRange } from './request.js';
 
 export const HOST = '127.0.0.1';
 
-/** A port the kernel just handed out for loopback, released again for the server to take. */
+/** A port the kernel just handed out for loopback, released again for a server to take. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -24,6 +25,13 @@ export function freePort(): Promise<number> {
       );
     });
   });
+}
+
+/** `n` distinct free loopback ports. */
+export async function freePorts(n: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < n) ports.add(await freePort());
+  return [...ports];
 }
 
 /** etcd's flags for a one-member cluster on the given ports (shared by etcd and ketch). */
@@ -79,22 +87,12 @@ export class ServerProcess {
     return this.argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
   }
 
-  /** Starts `bin` and waits until it answers a Range (or fails, with its log tail). */
+  /** Starts `bin` as a one-member cluster and waits until it answers a Range (or fails, with its log tail). */
   static async start(label: string, bin: string, readyTimeoutMs: number): Promise<ServerProcess> {
     const tmpDir = mkdtempSync(path.join(os.tmpdir(), `ketch-bench-${label}-`));
-    const clientPort = await freePort();
-    let peerPort = await freePort();
-    while (peerPort === clientPort) peerPort = await freePort();
+    const [clientPort, peerPort] = (await freePorts(2)) as [number, number];
     const argv = [bin, ...memberFlags('bench', path.join(tmpDir, 'data'), clientPort, peerPort)];
-    const logPath = path.join(tmpDir, 'server.log');
-    const logFd = openSync(logPath, 'w');
-    const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', logFd, logFd] });
-    closeSync(logFd);
-    const server = new ServerProcess(label, argv, clientPort, tmpDir, logPath, child);
-    running.add(server);
-    child.once('error', (err) => {
-      server.exitInfo = `could not start: ${err.message}`;
-    });
+    const server = ServerProcess.spawn(label, argv, clientPort, tmpDir);
     try {
       await server.waitReady(readyTimeoutMs);
     } catch (err) {
@@ -104,16 +102,48 @@ export class ServerProcess {
     return server;
   }
 
-  private async waitReady(timeoutMs: number): Promise<void> {
-    const req = prepareRange(`${HOST}:${this.port}`, benchKey(0, 8), false);
+  /** Runs `argv` with its output to `tmpDir`/server.log; `port` is where it will serve clients. */
+  static spawn(label: string, argv: string[], port: number, tmpDir: string): ServerProcess {
+    const logPath = path.join(tmpDir, 'server.log');
+    const logFd = openSync(logPath, 'w');
+    const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', logFd, logFd] });
+    closeSync(logFd);
+    const server = new ServerProcess(label, argv, port, tmpDir, logPath, child);
+    running.add(server);
+    child.once('error', (err) => {
+      server.exitInfo = `could not start: ${err.message}`;
+    });
+    return server;
+  }
+
+  /** Whether a linearizable Range of the bench key succeeds (the member serves and has a leader). */
+  async answersRange(timeoutMs: number): Promise<string | null> {
+    const r = await unaryCall(
+      HOST,
+      this.port,
+      prepareRange(`${HOST}:${this.port}`, benchKey(0, 8), false),
+      0,
+      timeoutMs,
+    );
+    if (r.status === 0) return null;
+    return r.status === TRANSPORT_ERROR ? r.message : `grpc-status ${r.status}: ${r.message}`;
+  }
+
+  /** Throws (with the log tail) if the process has exited. */
+  checkRunning(): void {
+    if (this.exitInfo !== null)
+      throw new Error(`${this.label} ${this.exitInfo} before it was ready\n${this.logTail()}`);
+  }
+
+  /** Waits until the process answers a Range; throws if it exits or `timeoutMs` passes first. */
+  async waitReady(timeoutMs: number): Promise<void> {
     const until = Date.now() + timeoutMs;
     let last = '';
     while (Date.now() < until) {
-      if (this.exitInfo !== null)
-        throw new Error(`${this.label} ${this.exitInfo} before it was ready\n${this.logTail()}`);
-      const r = await unaryCall(HOST, this.port, req, 0, 1000);
-      if (r.status === 0) return;
-      last = r.status === TRANSPORT_ERROR ? r.message : `grpc-status ${r.status}: ${r.message}`;
+      this.checkRunning();
+      const problem = await this.answersRange(1000);
+      if (problem === null) return;
+      last = problem;
       await new Promise((res) => setTimeout(res, 100));
     }
     throw new Error(
