@@ -4,6 +4,8 @@
 import { EtcdServer, hex } from '../server/etcd-server.js';
 import { publish } from '../server/cluster-ops.js';
 import type { Member } from '../server/members.js';
+import { HttpPeerTransport } from '../transport/index.js';
+import { fetchRemoteCluster, findSelf, membersBody } from './config-join.js';
 import { clusterId, memberId } from '../server/ids.js';
 import { openMemberStorage } from '../server/storage.js';
 import { DEFAULT_MAX_TXN_OPS, GRPC_OVERHEAD_BYTES } from '../server/limits.js';
@@ -54,15 +56,38 @@ async function run(config: ServerConfig, warnings: string[], notices: string[]):
   const cid = clusterId(allIds.length > 0 ? allIds : [mid]);
 
   const fs = new NodeFileSystem();
-  if (!(await Wal.exists(fs, `${config.dataDir}/member/wal`))) verifyInitialCluster(config);
-  const storage = await openMemberStorage(fs, config.dataDir, { memberId: mid, clusterId: cid }, logger);
-  const initialCluster: Member[] = config.initialCluster.map((m) => ({
+  let ids = { memberId: mid, clusterId: cid };
+  let initialCluster: Member[] = config.initialCluster.map((m) => ({
     id: memberId(m.peerUrls, config.initialClusterToken),
     name: m.name,
     peerURLs: m.peerUrls.map(urlToString),
     clientURLs: [],
     isLearner: false,
   }));
+  if (!(await Wal.exists(fs, `${config.dataDir}/member/wal`))) {
+    verifyInitialCluster(config);
+    if (config.initialClusterState === 'existing') {
+      const ours = peerUrls.map(urlToString);
+      const others = initialCluster.filter((m) => m.name !== config.name).flatMap((m) => m.peerURLs);
+      const remote = await fetchRemoteCluster(others);
+      ids = { memberId: findSelf(remote, ours).id, clusterId: remote.clusterId };
+      initialCluster = remote.members;
+    }
+  }
+  const storage = await openMemberStorage(fs, config.dataDir, ids, logger);
+  const ref: { server?: EtcdServer } = {};
+  const transport = new HttpPeerTransport({
+    localId: storage.boot.memberId,
+    clusterId: storage.boot.clusterId,
+    listenUrls: config.listenPeerUrls.map(urlToString),
+    logger,
+    nowMs: () => Date.now(),
+    membersJson: () => (ref.server === undefined ? undefined : membersBody(ref.server)),
+    onRemoved: () => {
+      logger.warn('the member has been permanently removed from the cluster');
+      void ref.server?.stop().then(() => process.exit(0));
+    },
+  });
   const server = await EtcdServer.create(
     {
       name: config.name,
@@ -86,7 +111,9 @@ async function run(config: ServerConfig, warnings: string[], notices: string[]):
     },
     storage,
     logger,
+    transport,
   );
+  ref.server = server;
   server.onStop((reason) => {
     if (reason !== undefined) logger.warn(reason);
     process.exit(0);
