@@ -1,7 +1,7 @@
-// Protobuf wire primitives for the hand-written raftpb codec (raft-codec.ts): varint sizes, a
-// writer into a buffer sized exactly beforehand (one allocation per encoded message, no copies of
-// nested messages), and a reader that refuses truncated or malformed input with an Error naming
-// the message and byte offset.
+// Protobuf wire primitives for the hand-written raftpb codecs (raft-codec.ts and
+// confchange/codec.ts): varint sizes, a writer into a buffer sized exactly beforehand (one
+// allocation per encoded message, no copies of nested messages), and a reader that refuses
+// truncated or malformed input with an Error naming the message and byte offset.
 
 export const WireVarint = 0;
 export const WireFixed64 = 1;
@@ -97,11 +97,21 @@ export class Writer {
   }
 }
 
+/** Runs `write` over a buffer of exactly `size` bytes and checks that it filled it. */
+export function encodeSized(size: number, what: string, write: (w: Writer) => void): Uint8Array {
+  const w = new Writer(new Uint8Array(size));
+  write(w);
+  if (w.pos !== size) throw new Error(`raftpb.${what}: encoded ${w.pos} bytes, sized ${size}`);
+  return w.buf;
+}
+
 export class Reader {
   pos = 0;
+  /** Errors read `${prefix}${what}: <problem> at byte <offset>`. */
   constructor(
     private readonly b: Uint8Array,
     private readonly what: string,
+    private readonly prefix = 'raftpb.',
   ) {}
 
   get done(): boolean {
@@ -109,7 +119,7 @@ export class Reader {
   }
 
   fail(msg: string): never {
-    throw new Error(`raftpb.${this.what}: ${msg} at byte ${this.pos}`);
+    throw new Error(`${this.prefix}${this.what}: ${msg} at byte ${this.pos}`);
   }
 
   /**
@@ -169,10 +179,11 @@ export class Reader {
 
   /** A length-delimited value as a view into the input (callers copy what they keep). */
   view(): Uint8Array {
-    const n = this.smallVarint(Number.MAX_SAFE_INTEGER, 'length');
+    const f = this.fast();
+    const n = f >= 0 ? f : this.varint();
     if (n > this.b.length - this.pos) this.fail(`length ${n} past the end of the buffer`);
-    const out = this.b.subarray(this.pos, this.pos + n);
-    this.pos += n;
+    const out = this.b.subarray(this.pos, this.pos + Number(n));
+    this.pos += Number(n);
     return out;
   }
 

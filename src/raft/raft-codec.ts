@@ -19,6 +19,7 @@ import {
   WireBytes,
   WireVarint,
   Writer,
+  encodeSized,
   lenFieldSize,
   smallSize,
   u64FieldSize,
@@ -27,6 +28,7 @@ import {
   EntryType,
   MessageType,
   emptyConfState,
+  newMessage,
   type ConfState,
   type Entry,
   type HardState,
@@ -37,14 +39,6 @@ import {
 
 // Encoding sizes every message exactly first, then writes it into one buffer: nested messages are
 // written in place after their length, never encoded separately and copied.
-
-/** Runs `write` over a buffer of exactly `size` bytes and checks that it filled it. */
-function encodeSized(size: number, what: string, write: (w: Writer) => void): Uint8Array {
-  const w = new Writer(new Uint8Array(size));
-  write(w);
-  if (w.pos !== size) throw new Error(`raftpb.${what}: encoded ${w.pos} bytes, sized ${size}`);
-  return w.buf;
-}
 
 // ---- ConfState ----
 
@@ -311,19 +305,7 @@ const maxMessageType = Math.max(...Object.values(MessageType));
 /** Decodes a raftpb.Message; throws an Error on truncated or malformed input. */
 export function decodeMessage(b: Uint8Array): Message {
   const r = new Reader(b, 'Message');
-  const m: Message = {
-    type: MessageType.MsgHup,
-    to: 0n,
-    from: 0n,
-    term: 0n,
-    logTerm: 0n,
-    index: 0n,
-    entries: [],
-    commit: 0n,
-    reject: false,
-    rejectHint: 0n,
-    context: new Uint8Array(0),
-  };
+  const m = newMessage({ type: MessageType.MsgHup });
   while (!r.done) {
     const [field, wire] = r.tag();
     switch (field) {

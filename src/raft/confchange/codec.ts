@@ -9,6 +9,15 @@
 // non-nil context, which decodes here to the same (empty) value.
 
 import {
+  Reader,
+  WireBytes,
+  WireVarint,
+  encodeSized,
+  lenFieldSize,
+  u64FieldSize,
+  type Writer,
+} from '../proto-wire.js';
+import {
   ConfChangeTransition,
   ConfChangeType,
   type ConfChange,
@@ -16,132 +25,9 @@ import {
   type ConfChangeV2,
 } from '../types.js';
 
-const WireVarint = 0;
-const WireFixed64 = 1;
-const WireBytes = 2;
-const WireStartGroup = 3;
-const WireEndGroup = 4;
-const WireFixed32 = 5;
-
-class Writer {
-  private buf = new Uint8Array(32);
-  private len = 0;
-
-  private ensure(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    const next = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
-    next.set(this.buf.subarray(0, this.len));
-    this.buf = next;
-  }
-
-  varint(v: bigint): void {
-    if (v < 0n || v > 0xffffffffffffffffn) throw new RangeError(`varint out of uint64 range: ${v}`);
-    this.ensure(10);
-    while (v >= 0x80n) {
-      this.buf[this.len++] = Number(v & 0x7fn) | 0x80;
-      v >>= 7n;
-    }
-    this.buf[this.len++] = Number(v);
-  }
-
-  tag(field: number, wire: number): void {
-    this.varint(BigInt((field << 3) | wire));
-  }
-
-  bytes(b: Uint8Array): void {
-    this.varint(BigInt(b.length));
-    this.ensure(b.length);
-    this.buf.set(b, this.len);
-    this.len += b.length;
-  }
-
-  finish(): Uint8Array {
-    return this.buf.slice(0, this.len);
-  }
-}
-
-class Reader {
-  pos = 0;
-  constructor(
-    private readonly b: Uint8Array,
-    private readonly what: string,
-  ) {}
-
-  get done(): boolean {
-    return this.pos >= this.b.length;
-  }
-
-  fail(msg: string): never {
-    throw new Error(`${this.what}: ${msg} at byte ${this.pos}`);
-  }
-
-  varint(): bigint {
-    let v = 0n;
-    for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.b.length) this.fail('truncated varint');
-      const byte = this.b[this.pos++]!;
-      if (i === 9 && byte > 1) this.fail('varint overflows uint64');
-      v |= BigInt(byte & 0x7f) << BigInt(7 * i);
-      if (byte < 0x80) return v;
-    }
-    return this.fail('varint longer than 10 bytes');
-  }
-
-  /** Returns [field number, wire type]. */
-  tag(): [number, number] {
-    const t = this.varint();
-    const field = t >> 3n;
-    if (field === 0n || field > 0x1fffffffn) this.fail(`invalid field number ${field}`);
-    return [Number(field), Number(t & 7n)];
-  }
-
-  bytes(): Uint8Array {
-    const n = this.varint();
-    if (n > BigInt(this.b.length - this.pos)) this.fail(`length ${n} past the end of the buffer`);
-    // A plain copy: never alias (or inherit the Buffer class of) the entry's bytes.
-    const out = new Uint8Array(this.b.subarray(this.pos, this.pos + Number(n)));
-    this.pos += Number(n);
-    return out;
-  }
-
-  skip(n: number): void {
-    if (n > this.b.length - this.pos) this.fail('truncated fixed-width field');
-    this.pos += n;
-  }
-
-  /** Skips an unknown field's value (groups included), as protobuf requires. */
-  skipValue(field: number, wire: number): void {
-    switch (wire) {
-      case WireVarint:
-        this.varint();
-        return;
-      case WireFixed64:
-        this.skip(8);
-        return;
-      case WireBytes:
-        this.bytes();
-        return;
-      case WireFixed32:
-        this.skip(4);
-        return;
-      case WireStartGroup:
-        for (;;) {
-          const [f, w] = this.tag();
-          if (w === WireEndGroup) {
-            if (f !== field) this.fail(`end group ${f} does not match start group ${field}`);
-            return;
-          }
-          this.skipValue(f, w);
-        }
-      default:
-        this.fail(`illegal wire type ${wire} for field ${field}`);
-    }
-  }
-
-  expectWire(field: number, wire: number, want: number): void {
-    if (wire !== want) this.fail(`wrong wire type ${wire} for field ${field}`);
-  }
-}
+// Encoders size each message exactly, then write it into one buffer (changes in place after their
+// length). Enums go through bigint so that an invalid (negative) value throws a RangeError.
+// Decode errors read `ConfChange: <problem> at byte <offset>` (no `raftpb.` prefix).
 
 function checkedType(r: Reader, v: bigint): ConfChangeType {
   if (v > 3n) r.fail(`unknown ConfChangeType ${v}`);
@@ -153,24 +39,23 @@ function checkedTransition(r: Reader, v: bigint): ConfChangeTransition {
   return Number(v) as ConfChangeTransition;
 }
 
+function confChangeSize(cc: ConfChange): number {
+  const ctx = cc.context.length > 0 ? lenFieldSize(cc.context.length) : 0;
+  return u64FieldSize(cc.id) + u64FieldSize(BigInt(cc.type)) + u64FieldSize(cc.nodeId) + ctx;
+}
+
 export function encodeConfChange(cc: ConfChange): Uint8Array {
-  const w = new Writer();
-  w.tag(1, WireVarint);
-  w.varint(cc.id);
-  w.tag(2, WireVarint);
-  w.varint(BigInt(cc.type));
-  w.tag(3, WireVarint);
-  w.varint(cc.nodeId);
-  if (cc.context.length > 0) {
-    w.tag(4, WireBytes);
-    w.bytes(cc.context);
-  }
-  return w.finish();
+  return encodeSized(confChangeSize(cc), 'ConfChange', (w) => {
+    w.uint64(1, cc.id);
+    w.uint64(2, BigInt(cc.type));
+    w.uint64(3, cc.nodeId);
+    if (cc.context.length > 0) w.bytes(4, cc.context);
+  });
 }
 
 /** Decodes a raftpb.ConfChange; throws an Error on truncated or malformed input. */
 export function decodeConfChange(b: Uint8Array): ConfChange {
-  const r = new Reader(b, 'ConfChange');
+  const r = new Reader(b, 'ConfChange', '');
   const cc: ConfChange = { type: ConfChangeType.AddNode, nodeId: 0n, context: new Uint8Array(0), id: 0n };
   while (!r.done) {
     const [field, wire] = r.tag();
@@ -191,17 +76,17 @@ export function decodeConfChange(b: Uint8Array): ConfChange {
   return cc;
 }
 
-function encodeSingle(cc: ConfChangeSingle): Uint8Array {
-  const w = new Writer();
-  w.tag(1, WireVarint);
-  w.varint(BigInt(cc.type));
-  w.tag(2, WireVarint);
-  w.varint(cc.nodeId);
-  return w.finish();
+function singleSize(cc: ConfChangeSingle): number {
+  return u64FieldSize(BigInt(cc.type)) + u64FieldSize(cc.nodeId);
+}
+
+function writeSingle(w: Writer, cc: ConfChangeSingle): void {
+  w.uint64(1, BigInt(cc.type));
+  w.uint64(2, cc.nodeId);
 }
 
 function decodeSingle(b: Uint8Array): ConfChangeSingle {
-  const r = new Reader(b, 'ConfChangeSingle');
+  const r = new Reader(b, 'ConfChangeSingle', '');
   const cc: ConfChangeSingle = { type: ConfChangeType.AddNode, nodeId: 0n };
   while (!r.done) {
     const [field, wire] = r.tag();
@@ -216,24 +101,27 @@ function decodeSingle(b: Uint8Array): ConfChangeSingle {
   return cc;
 }
 
+function confChangeV2Size(cc: ConfChangeV2): number {
+  let n = u64FieldSize(BigInt(cc.transition));
+  for (const c of cc.changes) n += lenFieldSize(singleSize(c));
+  if (cc.context.length > 0) n += lenFieldSize(cc.context.length);
+  return n;
+}
+
 export function encodeConfChangeV2(cc: ConfChangeV2): Uint8Array {
-  const w = new Writer();
-  w.tag(1, WireVarint);
-  w.varint(BigInt(cc.transition));
-  for (const c of cc.changes) {
-    w.tag(2, WireBytes);
-    w.bytes(encodeSingle(c));
-  }
-  if (cc.context.length > 0) {
-    w.tag(3, WireBytes);
-    w.bytes(cc.context);
-  }
-  return w.finish();
+  return encodeSized(confChangeV2Size(cc), 'ConfChangeV2', (w) => {
+    w.uint64(1, BigInt(cc.transition));
+    for (const c of cc.changes) {
+      w.lenPrefix(2, singleSize(c));
+      writeSingle(w, c);
+    }
+    if (cc.context.length > 0) w.bytes(3, cc.context);
+  });
 }
 
 /** Decodes a raftpb.ConfChangeV2; throws an Error on truncated or malformed input. */
 export function decodeConfChangeV2(b: Uint8Array): ConfChangeV2 {
-  const r = new Reader(b, 'ConfChangeV2');
+  const r = new Reader(b, 'ConfChangeV2', '');
   const cc: ConfChangeV2 = { transition: ConfChangeTransition.Auto, changes: [], context: new Uint8Array(0) };
   while (!r.done) {
     const [field, wire] = r.tag();
@@ -242,7 +130,7 @@ export function decodeConfChangeV2(b: Uint8Array): ConfChangeV2 {
       cc.transition = checkedTransition(r, r.varint());
     } else if (field === 2) {
       r.expectWire(field, wire, WireBytes);
-      cc.changes.push(decodeSingle(r.bytes()));
+      cc.changes.push(decodeSingle(r.view()));
     } else if (field === 3) {
       r.expectWire(field, wire, WireBytes);
       cc.context = r.bytes();
