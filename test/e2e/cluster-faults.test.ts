@@ -15,10 +15,6 @@ import {
 } from './cluster.js';
 
 const kind = target();
-// ketch members join into clusters once the server runs on the raft core (issue #4); until then
-// these specifications run against real etcd (KETCH_E2E_TARGET=etcd) or with KETCH_E2E_CLUSTER=1.
-const skip =
-  kind === 'ketch' && process.env['KETCH_E2E_CLUSTER'] !== '1' ? 'ketch clusters: issue #4' : false;
 
 async function withCluster(
   size: number,
@@ -72,7 +68,7 @@ async function memberIdHex(c: Cluster, m: Member): Promise<string> {
   return BigInt(st[0]!.memberId).toString(16);
 }
 
-test('3 members: kill -9 of the leader loses no acknowledged write; it catches up on restart', { skip }, () =>
+test('3 members: kill -9 of the leader loses no acknowledged write; it catches up on restart', () =>
   withCluster(3, async (c) => {
     const w = writerFor(c);
     w.start();
@@ -86,10 +82,9 @@ test('3 members: kill -9 of the leader loses no acknowledged write; it catches u
     await progress(w, 100);
     await w.stop();
     await assertAckedEverywhere(c, w);
-  }),
-);
+  }));
 
-test('3 members: kill -9 of a follower; writes go on and it catches up', { skip }, () =>
+test('3 members: kill -9 of a follower; writes go on and it catches up', () =>
   withCluster(3, async (c) => {
     const w = writerFor(c);
     w.start();
@@ -103,10 +98,9 @@ test('3 members: kill -9 of a follower; writes go on and it catches up', { skip 
     await progress(w, 100);
     await w.stop();
     await assertAckedEverywhere(c, w);
-  }),
-);
+  }));
 
-test('3 members: with a majority down, writes stop; when it returns they resume', { skip }, () =>
+test('3 members: with a majority down, writes stop; when it returns they resume', () =>
   withCluster(3, async (c) => {
     const w = writerFor(c);
     w.start();
@@ -124,58 +118,58 @@ test('3 members: with a majority down, writes stop; when it returns they resume'
     await progress(w, 200);
     await w.stop();
     await assertAckedEverywhere(c, w);
-  }),
-);
+  }));
 
-test(
-  '3 members: a leader paused with SIGSTOP is replaced, and rejoins as a follower on SIGCONT',
-  { skip },
-  () =>
-    withCluster(3, async (c) => {
-      const paused = new Set<Member>();
-      const w = writerFor(c, paused);
-      w.start();
-      await progress(w, 200);
-      const leader = await c.waitLeader();
-      paused.add(leader);
-      leader.server.pause();
-      const others = c.members.filter((m) => m !== leader);
-      const next = await c.waitLeader(others);
-      assert.notEqual(next, leader);
-      await progress(w, 200);
-      leader.server.resume();
-      paused.delete(leader);
-      const agreed = await c.waitLeader();
-      assert.notEqual(agreed, leader, 'the resumed member follows the new leader');
-      await progress(w, 100);
-      await w.stop();
-      await assertAckedEverywhere(c, w);
-    }),
-);
-
-test('3 members: a follower cut off from its peers disturbs nobody; healed, it catches up', { skip }, () =>
+test('3 members: a leader paused with SIGSTOP is replaced, and rejoins as a follower on SIGCONT', () =>
   withCluster(3, async (c) => {
-    const w = writerFor(c);
+    const paused = new Set<Member>();
+    const w = writerFor(c, paused);
     w.start();
     await progress(w, 200);
     const leader = await c.waitLeader();
-    const termBefore = (await c.status([leader]))[0]!.raftTerm;
-    const follower = c.members.find((m) => m !== leader)!;
-    // Nothing reaches the follower any more; what it sends still gets out. Pre-vote keeps its
-    // campaigns from disturbing the leader, which keeps its term.
-    follower.proxy.cut();
-    await sleep(3000);
+    paused.add(leader);
+    leader.server.pause();
+    const others = c.members.filter((m) => m !== leader);
+    const next = await c.waitLeader(others);
+    assert.notEqual(next, leader);
     await progress(w, 200);
-    follower.proxy.heal();
+    leader.server.resume();
+    paused.delete(leader);
+    const agreed = await c.waitLeader();
+    assert.notEqual(agreed, leader, 'the resumed member follows the new leader');
     await progress(w, 100);
     await w.stop();
     await assertAckedEverywhere(c, w);
-    assert.equal(await c.waitLeader(), leader, 'the leader kept its leadership');
-    assert.equal((await c.status([leader]))[0]!.raftTerm, termBefore, 'the leader kept its term');
-  }),
-);
+  }));
 
-test('3 members: a learner added under load catches up by snapshot and is promoted', { skip }, () =>
+test('3 members: a follower cut off from its peers disturbs nobody; healed, it catches up', () =>
+  withCluster(
+    3,
+    async (c) => {
+      const w = writerFor(c);
+      w.start();
+      await progress(w, 200);
+      const leader = await c.waitLeader();
+      const termBefore = (await c.status([leader]))[0]!.raftTerm;
+      const follower = c.members.find((m) => m !== leader)!;
+      // The proxy in front of the follower refuses every connection to it. (Whether that stops
+      // one direction of its traffic or both depends on which side dials: etcd's streams are
+      // dialled by the receiver, ketch's by the sender.) With pre-vote on, as etcd operators run it,
+      // its campaigns cannot disturb the leader, which keeps its term.
+      follower.proxy.cut();
+      await sleep(3000);
+      await progress(w, 200);
+      follower.proxy.heal();
+      await progress(w, 100);
+      await w.stop();
+      await assertAckedEverywhere(c, w);
+      assert.equal(await c.waitLeader(), leader, 'the leader kept its leadership');
+      assert.equal((await c.status([leader]))[0]!.raftTerm, termBefore, 'the leader kept its term');
+    },
+    ['--pre-vote=true'],
+  ));
+
+test('3 members: a learner added under load catches up by snapshot and is promoted', () =>
   withCluster(
     3,
     async (c) => {
@@ -211,37 +205,32 @@ test('3 members: a learner added under load catches up by snapshot and is promot
       await assertAckedEverywhere(c, w);
     },
     ['--snapshot-count', '1000'],
-  ),
-);
+  ));
 
-test(
-  '3 members: removing the leader leaves a working two-member cluster and stops the removed member',
-  { skip },
-  () =>
-    withCluster(3, async (c) => {
-      const w = writerFor(c);
-      w.start();
-      await progress(w, 200);
-      const leader = await c.waitLeader();
-      const id = await memberIdHex(c, leader);
-      await until(
-        'member remove to be accepted',
-        async () => (await c.ctl(c.members, ['member', 'remove', id])).code === 0,
-      );
-      await until('the removed member to exit', () => !leader.server.running(), 30_000);
-      const rest = c.members.filter((m) => m !== leader);
-      await c.waitLeader(rest);
-      await progress(w, 200);
-      await w.stop();
-      const list = parseJsonKeepingIds(await c.ctlOk(rest, ['member', 'list', '-w', 'json'])) as {
-        members: unknown[];
-      };
-      assert.equal(list.members.length, 2);
-      await assertAckedEverywhere(c, w, rest);
-    }),
-);
+test('3 members: removing the leader leaves a working two-member cluster and stops the removed member', () =>
+  withCluster(3, async (c) => {
+    const w = writerFor(c);
+    w.start();
+    await progress(w, 200);
+    const leader = await c.waitLeader();
+    const id = await memberIdHex(c, leader);
+    await until(
+      'member remove to be accepted',
+      async () => (await c.ctl(c.members, ['member', 'remove', id])).code === 0,
+    );
+    await until('the removed member to exit', () => !leader.server.running(), 30_000);
+    const rest = c.members.filter((m) => m !== leader);
+    await c.waitLeader(rest);
+    await progress(w, 200);
+    await w.stop();
+    const list = parseJsonKeepingIds(await c.ctlOk(rest, ['member', 'list', '-w', 'json'])) as {
+      members: unknown[];
+    };
+    assert.equal(list.members.length, 2);
+    await assertAckedEverywhere(c, w, rest);
+  }));
 
-test('3 members: all killed at once and restarted, nothing acknowledged is lost', { skip }, () =>
+test('3 members: all killed at once and restarted, nothing acknowledged is lost', () =>
   withCluster(3, async (c) => {
     const w = writerFor(c);
     w.start(8);
@@ -252,10 +241,9 @@ test('3 members: all killed at once and restarted, nothing acknowledged is lost'
     await Promise.all(c.members.map((m) => m.server.waitHealthy()));
     await c.waitLeader();
     await assertAckedEverywhere(c, w);
-  }),
-);
+  }));
 
-test('5 members: with two members killed, the other three keep writing', { skip }, () =>
+test('5 members: with two members killed, the other three keep writing', () =>
   withCluster(5, async (c) => {
     const w = writerFor(c);
     w.start();
@@ -269,5 +257,4 @@ test('5 members: with two members killed, the other three keep writing', { skip 
     await progress(w, 100);
     await w.stop();
     await assertAckedEverywhere(c, w);
-  }),
-);
+  }));

@@ -33,9 +33,10 @@ export class PeerProxy {
 
   static async start(targetPort: number): Promise<PeerProxy> {
     const port = await freePort();
-    let proxy: PeerProxy | undefined;
-    const server = createServer((client) => proxy!.accept(client, targetPort));
-    proxy = new PeerProxy(server, port);
+    const holder: { proxy?: PeerProxy } = {};
+    const server = createServer((client) => holder.proxy!.accept(client, targetPort));
+    const proxy = new PeerProxy(server, port);
+    holder.proxy = proxy;
     await new Promise<void>((res, rej) => {
       server.once('error', rej);
       server.listen(port, '127.0.0.1', () => res());
@@ -103,6 +104,11 @@ export function parseJsonKeepingIds(text: string): unknown {
 }
 
 const STATUS_TIMEOUT = '--command-timeout=3s';
+
+/** A number or a kept-as-string ID from etcdctl's JSON; absent (zero, omitted) is '0'. */
+function idText(v: unknown): string {
+  return typeof v === 'string' || typeof v === 'number' ? String(v) : '0';
+}
 
 export class Cluster {
   readonly members: Member[] = [];
@@ -236,10 +242,10 @@ export class Cluster {
         out.push({
           endpoint: e.Endpoint,
           memberId: String(h['member_id']),
-          leader: String(s['leader'] ?? '0'),
-          raftIndex: BigInt(String(s['raftIndex'] ?? 0)),
-          raftTerm: BigInt(String(s['raftTerm'] ?? 0)),
-          revision: BigInt(String(h['revision'] ?? 0)),
+          leader: idText(s['leader']),
+          raftIndex: BigInt(idText(s['raftIndex'])),
+          raftTerm: BigInt(idText(s['raftTerm'])),
+          revision: BigInt(idText(h['revision'])),
           isLearner: s['isLearner'] === true,
         });
       }
