@@ -219,12 +219,12 @@ export class Cluster {
     return members.map((m) => m.clientUrl).join(',');
   }
 
-  ctl(members: Member[], args: string[]): Promise<CmdResult> {
-    return etcdctl(this.endpoints(members), args);
+  ctl(members: Member[], args: string[], input?: string): Promise<CmdResult> {
+    return etcdctl(this.endpoints(members), args, input === undefined ? {} : { input });
   }
 
-  async ctlOk(members: Member[], args: string[]): Promise<string> {
-    const r = await this.ctl(members, args);
+  async ctlOk(members: Member[], args: string[], input?: string): Promise<string> {
+    const r = await this.ctl(members, args, input);
     assert.equal(r.code, 0, `etcdctl ${args.join(' ')} failed: ${r.stderr}`);
     return r.stdout;
   }
