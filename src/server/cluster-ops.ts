@@ -4,10 +4,11 @@
 // `publish`, by which a started member records its name and client URLs through raft.
 import { createHash } from 'node:crypto';
 import { EtcdError, Err } from '../base/index.js';
-import { Request } from '../generated/etcdserverpb.js';
+import { MemberPromoteRequest, MemberPromoteResponse, Request } from '../generated/etcdserverpb.js';
 import { StateType } from '../raft/config.js';
 import { ConfChangeType, None } from '../raft/types.js';
 import type { EtcdServer } from './etcd-server.js';
+import { grpcUnary } from './forward.js';
 import { configChangeContext, encodeMember, idString, type Member } from './members.js';
 
 /** How recently a peer must have been reachable to count as connected (etcd's HealthInterval). */
@@ -116,8 +117,39 @@ export async function updateMember(s: EtcdServer, id: bigint, peerURLs: string[]
   return res.members ?? [];
 }
 
-/** Promotes a learner; the leader checks that the learner's log is in sync with its own. */
+/** Errors of the leader's promote that a follower passes on instead of trying another URL. */
+const FINAL_PROMOTE_ERRORS = new Set<string>([Err.learnerNotReady, Err.memberNotFound, Err.memberNotLearner]);
+
+/**
+ * Promotes a learner. Only the leader knows whether the learner's log is in sync with its own, so
+ * a follower forwards the request to the leader (etcd forwards it over the peer URLs; ketch over the
+ * leader's client URLs).
+ */
 export async function promoteMember(s: EtcdServer, id: bigint): Promise<Member[]> {
+  if (s.raft.isLeader) return promoteOnLeader(s, id);
+  const leader = s.applier.members.get(s.raft.lead);
+  if (leader === undefined) throw new EtcdError(Err.noLeader);
+  const req = MemberPromoteRequest.encode({ ID: id });
+  let last: unknown = new EtcdError(Err.timeout);
+  for (const url of leader.clientURLs) {
+    try {
+      const res = await grpcUnary(url, '/etcdserverpb.Cluster/MemberPromote', req, s.requestTimeoutMs);
+      return MemberPromoteResponse.decode(res).members.map((m) => ({
+        id: m.ID,
+        name: m.name,
+        peerURLs: m.peerURLs,
+        clientURLs: m.clientURLs,
+        isLearner: m.isLearner,
+      }));
+    } catch (err) {
+      if (err instanceof EtcdError && FINAL_PROMOTE_ERRORS.has(err.message)) throw err;
+      last = err;
+    }
+  }
+  throw last;
+}
+
+async function promoteOnLeader(s: EtcdServer, id: bigint): Promise<Member[]> {
   const st = s.raft.node.status();
   if (st.raftState !== StateType.StateLeader) throw new EtcdError(Err.notLeader);
   const pr = st.progress.get(id);

@@ -19,7 +19,6 @@ import type {
   TxnResponse,
 } from '../generated/etcdserverpb.js';
 import { AlarmRequest_AlarmAction, AlarmType, InternalRaftRequest } from '../generated/etcdserverpb.js';
-import { ErrProposalDropped } from '../raft/errors.js';
 import type { SoftState } from '../raft/raft.js';
 import { None, type ConfChange, type Entry } from '../raft/types.js';
 import { applyRange, isTxnReadonly, isTxnSerializable } from './apply-kv.js';
@@ -30,6 +29,7 @@ import { MAX_APPLY_LAG_ENTRIES } from './limits.js';
 import { idString, type Member } from './members.js';
 import { NullTransport, type PeerTransport } from './peer-transport.js';
 import { effectiveQuotaBytes } from './quota.js';
+import { Proposals } from './proposals.js';
 import { RaftNode } from './raft-node.js';
 import { ReadIndexer } from './read-index.js';
 import { Snapshots } from './snapshots.js';
@@ -61,13 +61,6 @@ export interface ServerOptions {
   initialClusterState?: 'new' | 'existing';
 }
 
-interface Waiter {
-  resolve(r: ApplyResult): void;
-  reject(e: unknown): void;
-  startMs: number;
-  timer: ReturnType<typeof setTimeout>;
-}
-
 export class EtcdServer {
   readonly memberId: bigint;
   readonly clusterId: bigint;
@@ -75,12 +68,10 @@ export class EtcdServer {
   readonly snapshots: Snapshots;
   applier: Applier;
   private readonly ids: IdGenerator;
-  private readonly waiters = new Map<bigint, Waiter>();
-  private readonly leaderWaiters: (() => void)[] = [];
+  private readonly proposals: Proposals;
   readonly reads: ReadIndexer;
   readonly heartbeatMs: number;
   readonly electionMs: number;
-  private leadElectedMs = 0;
   private knownPeers = new Map<bigint, string>();
   private stopped = false;
   private fatal: unknown = undefined;
@@ -146,11 +137,20 @@ export class EtcdServer {
         onSoftState: (ss) => this.onSoftState(ss),
         onReadStates: (rs) => this.reads.onReadStates(rs),
         sendSnapshot: (m) => this.snapshots.send(m),
-        waitingCount: () => this.waiters.size,
+        waitingCount: () => this.proposals.size,
         fatal: (err) => this.die('raft loop', err),
       },
       logger,
     );
+    this.proposals = new Proposals({
+      memberId: this.memberId,
+      transport,
+      electionMs: this.electionMs,
+      requestTimeoutMs: this.requestTimeoutMs,
+      lead: () => this.raft.lead,
+      voters: () => this.applier.confState.voters,
+      kick: () => this.raft.kick(),
+    });
     this.reads = new ReadIndexer(
       {
         readIndex: (ctx) => {
@@ -166,6 +166,7 @@ export class EtcdServer {
   }
 
   private async start(): Promise<void> {
+    this.proposals.start();
     await this.transport.start({
       process: (m) => this.raft.step(m),
       receiveSnapshot: (m, body) => this.snapshots.receive(m, body),
@@ -267,6 +268,7 @@ export class EtcdServer {
       this.checkNotLearner();
       await this.linearizableReadNotify();
     }
+    if (this.snapshots.restoring !== undefined) await this.snapshots.restoring;
     return applyRange(this.applier.readView(), r);
   }
 
@@ -286,6 +288,7 @@ export class EtcdServer {
         this.checkNotLearner();
         await this.linearizableReadNotify();
       }
+      if (this.snapshots.restoring !== undefined) await this.snapshots.restoring;
       return this.applier.readonlyTxn(r);
     }
     this.checkNotLearner();
@@ -312,96 +315,31 @@ export class EtcdServer {
     const req = InternalRaftRequest.create({ ...body, header: { ID: id, username: '', authRevision: 0n } });
     const data = InternalRaftRequest.encode(req);
     if (data.length > this.opts.maxRequestBytes) throw new EtcdError(Err.requestTooLarge);
-    return this.submit(id, () => this.raft.node.propose(data));
+    return this.proposals.submit(id, () => this.raft.node.propose(data));
   }
 
   /** Proposes a conf change (its ID is set here) and resolves once it is applied locally. */
   configure(cc: ConfChange): Promise<ApplyResult> {
     this.checkRunning();
     const change = { ...cc, id: this.ids.next() };
-    return this.submit(change.id, () => this.raft.node.proposeConfChange(change));
-  }
-
-  private async submit(id: bigint, proposeFn: () => void): Promise<ApplyResult> {
-    const startMs = Date.now();
-    if (this.raft.lead === None) await this.waitLeader(startMs);
-    const result = new Promise<ApplyResult>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (this.waiters.delete(id)) reject(this.timeoutError(startMs));
-      }, this.requestTimeoutMs);
-      timer.unref();
-      this.waiters.set(id, { resolve, reject, startMs, timer });
-    });
-    try {
-      proposeFn();
-    } catch (err) {
-      clearTimeout(this.waiters.get(id)?.timer);
-      this.waiters.delete(id);
-      if (err === ErrProposalDropped) throw new Error('raft proposal dropped');
-      throw err;
-    }
-    this.raft.kick();
-    const res = await result;
-    if (res.err !== undefined) throw res.err;
-    return res;
-  }
-
-  /** Waits for a leader until the request timeout (etcd's proposals block the same way). */
-  private async waitLeader(startMs: number): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(this.timeoutError(startMs)), this.requestTimeoutMs);
-      timer.unref();
-      this.leaderWaiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-    this.checkRunning();
-  }
-
-  /** etcd's parseProposeCtxErr for a deadline: which "request timed out" the client gets. */
-  private timeoutError(startMs: number): EtcdError {
-    const prevLeadLost = this.leadElectedMs - 2 * this.electionMs;
-    if (startMs > prevLeadLost && startMs < this.leadElectedMs)
-      return new EtcdError(Err.timeoutDueToLeaderFail);
-    const lead = this.raft.lead;
-    if (lead === this.memberId) {
-      const voters = this.applier.confState.voters.filter((v) => v !== this.memberId);
-      const connected =
-        voters.filter((v) => (this.transport.activeSince(v) ?? Infinity) <= startMs).length + 1;
-      if (connected < Math.floor((voters.length + 1) / 2) + 1)
-        return new EtcdError(Err.timeoutDueToConnectionLost);
-    } else if (lead !== None) {
-      const since = this.transport.activeSince(lead);
-      if (since === undefined || since > startMs) return new EtcdError(Err.timeoutDueToConnectionLost);
-    }
-    return new EtcdError(Err.timeout);
+    return this.proposals.submit(change.id, () => this.raft.node.proposeConfChange(change));
   }
 
   private onSoftState(ss: SoftState): void {
     const prev = this.lastLead;
     this.lastLead = ss.lead;
     if (ss.lead === prev) return;
+    this.proposals.leaderChanged(prev, ss.lead);
     if (ss.lead !== None) {
-      this.leadElectedMs = Date.now();
       this.logger.info(
         `raft.node: ${idString(this.memberId)} elected leader ${idString(ss.lead)} at term ${this.raft.term}`,
       );
-      for (const w of this.leaderWaiters.splice(0)) w();
     } else {
       this.logger.info(
         `raft.node: ${idString(this.memberId)} lost leader ${idString(prev)} at term ${this.raft.term}`,
       );
     }
-    if (prev !== None) {
-      // Proposals made under the previous leader may never commit: their clients hear it now.
-      for (const [id, w] of this.waiters) {
-        clearTimeout(w.timer);
-        w.reject(new EtcdError(Err.leaderChanged));
-        this.waiters.delete(id);
-      }
-      this.reads.onLeaderChange();
-    }
+    if (prev !== None) this.reads.onLeaderChange();
   }
   private lastLead: bigint = None;
 
@@ -413,13 +351,7 @@ export class EtcdServer {
       confChanged = true;
       return this.raft.node.applyConfChange(cc);
     });
-    for (const [id, res] of results) {
-      const w = this.waiters.get(id);
-      if (w === undefined) continue;
-      this.waiters.delete(id);
-      clearTimeout(w.timer);
-      w.resolve(res);
-    }
+    this.proposals.applied(results);
     this.applier.noteApplied(entries);
     assert(this.applier.appliedIndex <= this.raft.commitIndex, 'applied index passed the commit index');
     if (confChanged) this.syncPeers();
@@ -474,11 +406,7 @@ export class EtcdServer {
     await this.raft.stop();
     await this.snapshots.idle();
     const err = new EtcdError(Err.stopped);
-    for (const w of this.waiters.values()) {
-      clearTimeout(w.timer);
-      w.reject(err);
-    }
-    this.waiters.clear();
+    this.proposals.stop(err);
     this.reads.stop(err);
     await this.transport.stop();
     await this.applier.stop();

@@ -101,8 +101,19 @@ export class Snapshots {
     this.server.raft.step(m);
   }
 
+  /** Set while a received backend replaces ours: reads wait for it. */
+  restoring: Promise<void> | undefined;
+
   /** Raft accepted and persisted a snapshot from the leader: its backend replaces ours. */
-  async restore(snap: Snapshot): Promise<void> {
+  restore(snap: Snapshot): Promise<void> {
+    const p = this.swapIn(snap).finally(() => {
+      this.restoring = undefined;
+    });
+    this.restoring = p;
+    return p;
+  }
+
+  private async swapIn(snap: Snapshot): Promise<void> {
     const server = this.server;
     const index = snap.metadata.index;
     await server.applier.stop();
