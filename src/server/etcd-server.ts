@@ -115,7 +115,12 @@ export class EtcdServer {
       this.applier.appliedIndex >= boot.snapshotIndex,
       `backend applied index ${this.applier.appliedIndex} is behind the snapshot at ${boot.snapshotIndex}`,
     );
-    const mem = raftStorageFor(boot, this.applier.appliedIndex, this.applier.confState);
+    let confState = this.applier.confState;
+    if (this.applier.appliedIndex > 0n && confState.voters.length === 0 && confState.learners.length === 0) {
+      // A data dir written before members were kept in the backend: a lone member.
+      confState = { ...confState, voters: [this.memberId] };
+    }
+    const mem = raftStorageFor(boot, this.applier.appliedIndex, confState);
     this.ids = new IdGenerator(opts.memberId, opts.nowMs);
     this.snapshots = new Snapshots(this, mem);
     this.raft = new RaftNode(
