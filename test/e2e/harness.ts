@@ -290,6 +290,8 @@ export function etcdctl(
     child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
     child.once('error', rej);
     child.once('close', (code) => res({ code: code ?? -1, stdout, stderr }));
+    // etcdctl may exit without reading its input (a failed dial): that is its answer, not ours.
+    child.stdin.on('error', () => {});
     child.stdin.end(opts.input ?? '');
   });
 }
