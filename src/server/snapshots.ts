@@ -12,8 +12,9 @@ import { SNAPSHOT_CATCH_UP_ENTRIES } from './limits.js';
 import { prepareSnapshot, receiveBackend } from './snapshot-transfer.js';
 import { receivedBackendPath } from './storage.js';
 
-/** etcd's --max-snapshots default. */
+/** etcd's --max-snapshots and --max-wals defaults. */
 const DEFAULT_MAX_SNAPSHOTS = 5;
+const DEFAULT_MAX_WALS = 5;
 
 export class Snapshots {
   snapshotIndex: bigint;
@@ -58,7 +59,11 @@ export class Snapshots {
     this.snapshotIndex = index;
     const compactTo = index - BigInt(opts.snapshotCatchUpEntries ?? SNAPSHOT_CATCH_UP_ENTRIES);
     if (compactTo > this.mem.firstIndex()) this.mem.compact(compactTo);
-    const released = opts.maxWals === 0 || compactTo <= 0n ? [] : await storage.wal.releaseTo(compactTo);
+    // --max-wals as etcd reads it: segments beyond that many are deleted once nothing needs them
+    // (0 keeps them all).
+    const maxWals = opts.maxWals ?? DEFAULT_MAX_WALS;
+    const surplus = maxWals > 0 && storage.wal.segmentNames.length > maxWals;
+    const released = surplus && compactTo > 0n ? await storage.wal.releaseTo(compactTo) : [];
     const keep = opts.maxSnapshots ?? DEFAULT_MAX_SNAPSHOTS;
     const purged = keep === 0 ? [] : await storage.snapshotter.purge(keep);
     logger.info('saved snapshot', {
