@@ -2,7 +2,7 @@
 // server and its client listeners, and stop gracefully on SIGTERM/SIGINT (then die by that signal,
 // as etcd does).
 import { EtcdServer, hex } from '../server/etcd-server.js';
-import { publish } from '../server/cluster-ops.js';
+import { publish, transferLeadershipOnStop } from '../server/cluster-ops.js';
 import type { Member } from '../server/members.js';
 import { HttpPeerTransport } from '../transport/index.js';
 import { fetchRemoteCluster, findSelf, membersBody } from './config-join.js';
@@ -175,6 +175,7 @@ async function run(config: ServerConfig, warnings: string[], notices: string[]):
     logger.info('received signal; shutting down', { signal });
     void (async () => {
       await grpc.close();
+      await transferLeadershipOnStop(server).catch(() => undefined);
       await server.stop();
       logger.info('stopped');
       process.removeAllListeners(signal);

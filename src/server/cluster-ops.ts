@@ -205,3 +205,26 @@ export async function publish(s: EtcdServer): Promise<void> {
     }
   }
 }
+
+/**
+ * etcd's TransferLeadership on a graceful stop: a leader with other voters hands leadership to the
+ * voter most caught up among those connected, and waits (at most two election timeouts) for it.
+ */
+export async function transferLeadershipOnStop(s: EtcdServer): Promise<void> {
+  if (!s.raft.isLeader) return;
+  const st = s.raft.node.status();
+  let best: bigint | undefined;
+  let bestMatch = -1n;
+  for (const id of st.config.voters.ids()) {
+    if (id === s.memberId || s.transport.activeSince(id) === undefined) continue;
+    const match = st.progress.get(id)?.match ?? 0n;
+    if (match > bestMatch) [best, bestMatch] = [id, match];
+  }
+  if (best === undefined) return;
+  s.logger.info('leadership transfer starting', { 'transferee-member-id': idString(best) });
+  s.raft.node.transferLeader(best);
+  s.raft.kick();
+  const deadline = Date.now() + 2 * s.electionMs;
+  while (s.raft.lead !== best && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, s.heartbeatMs));
+}
