@@ -196,3 +196,26 @@ test(
     assert.equal((await get(again, 'a', true)).kvs[0]!.version, 11n);
   }),
 );
+
+test(
+  'a voter that fell behind a compaction catches up by snapshot, and restarts from what it received',
+  withCluster({ snapshotCount: 20, snapshotCatchUpEntries: 5 }, async (c) => {
+    await c.startAll([1n, 2n, 3n]);
+    const leader = await c.leader();
+    const lagger = [...c.servers.values()].find((s) => s !== leader)!.memberId;
+    await c.stop(lagger);
+    for (let i = 0; i < 80; i++) await put(leader, `k${i % 7}`, `v${i}`);
+    assert.ok(leader.raft.storage.firstIndex() > 10n, 'the leader compacted its log');
+    const initial = [member(1n), member(2n), member(3n)];
+    let s = await c.start(lagger, initial);
+    await until(() => s.appliedIndex >= leader.appliedIndex);
+    assert.equal(s.revision, leader.revision);
+    assert.ok(s.snapshots.snapshotIndex > 0n, 'it installed a snapshot');
+    await c.stop(lagger);
+    await put(await c.leader(), 'k0', 'after');
+    s = await c.start(lagger, initial);
+    await until(() => s.revision === leader.revision);
+    assert.equal(await value(s, 'k0', true), 'after');
+    assert.equal(await value(s, 'k6', true), 'v76');
+  }),
+);
