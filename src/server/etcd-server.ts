@@ -220,12 +220,17 @@ export class EtcdServer {
     return this.applier.alarms.list();
   }
 
+  /** While a received backend is swapped in, the figures of the one before it. */
+  private lastSizes = { size: 0, inUse: 0 };
+
   get backendSizeBytes(): number {
-    return this.storage.backend.sizeBytes();
+    if (this.snapshots.restoring === undefined) this.lastSizes.size = this.storage.backend.sizeBytes();
+    return this.lastSizes.size;
   }
 
   get backendSizeInUseBytes(): number {
-    return this.storage.backend.sizeInUseBytes();
+    if (this.snapshots.restoring === undefined) this.lastSizes.inUse = this.storage.backend.sizeInUseBytes();
+    return this.lastSizes.inUse;
   }
 
   members(): Member[] {
@@ -233,7 +238,8 @@ export class EtcdServer {
   }
 
   /** etcd 3.4's HashKV: a CRC-32C over the kept history up to `revision` (0 = current). */
-  hashKV(revision: bigint): { hash: number; compactRev: bigint; currentRev: bigint } {
+  async hashKV(revision: bigint): Promise<{ hash: number; compactRev: bigint; currentRev: bigint }> {
+    if (this.snapshots.restoring !== undefined) await this.snapshots.restoring;
     return this.applier.kv.hash(revision);
   }
 
@@ -249,6 +255,7 @@ export class EtcdServer {
   /** Refuses a write of `costBytes` past the quota, raising the NOSPACE alarm through raft first. */
   async checkQuota(costBytes: number): Promise<void> {
     if (costBytes === 0) return;
+    if (this.snapshots.restoring !== undefined) await this.snapshots.restoring;
     const quota = effectiveQuotaBytes(this.opts.quotaBackendBytes);
     if (this.applier.usedBytesEstimate + costBytes < quota) return;
     if (this.applier.refreshUsedBytes() + costBytes < quota) return;

@@ -58,7 +58,7 @@ export function maintenanceService(server: EtcdServer) {
     },
     async HashKV(r: HashKVRequest): Promise<HashKVResponse> {
       await server.linearizableReadNotify();
-      const h = server.hashKV(r.revision);
+      const h = await server.hashKV(r.revision);
       return { header: server.header(h.currentRev), hash: h.hash, compactRevision: h.compactRev };
     },
     async Alarm(r: AlarmRequest): Promise<AlarmResponse> {
