@@ -176,7 +176,10 @@ export class EtcdServer {
       process: (m) => this.raft.step(m),
       receiveSnapshot: (m, body) => this.snapshots.receive(m, body),
       reportUnreachable: (id) => this.raft.reportUnreachable(id),
-      reportSnapshot: (id, ok) => this.raft.reportSnapshot(id, ok),
+      reportSnapshot: (id, ok) => {
+        this.snapshots.reported(id);
+        this.raft.reportSnapshot(id, ok);
+      },
     });
     for (const m of this.opts.initialCluster ?? []) if (!this.applier.members.has(m.id)) this.setPeer(m);
     this.syncPeers();

@@ -16,7 +16,7 @@ export interface PreparedSnapshot {
   msg: Message;
   body: () => AsyncIterable<Uint8Array>;
   /** Removes the copy if the body is never read. */
-  discard(): Promise<void>;
+  discard: () => Promise<void>;
 }
 
 /** Copies the backend and builds the MsgSnap that goes with it. */

@@ -20,6 +20,8 @@ export class Snapshots {
   snapshotIndex: bigint;
   private taking: Promise<void> | undefined;
   private readonly sending = new Set<Promise<void>>();
+  /** Backend copies handed to the transport, by peer, removed once the transfer is reported. */
+  private readonly copies = new Map<bigint, () => Promise<void>>();
 
   constructor(
     private readonly server: EtcdServer,
@@ -82,6 +84,8 @@ export class Snapshots {
           'remote-peer-id': m.to.toString(16),
           'snapshot-index': prepared.msg.snapshot?.metadata.index,
         });
+        void this.copies.get(m.to)?.();
+        this.copies.set(m.to, prepared.discard);
         this.server.transport.sendSnapshot(prepared.msg, prepared.body);
       },
       (err: unknown) => {
@@ -91,6 +95,13 @@ export class Snapshots {
     );
     this.sending.add(p);
     void p.finally(() => this.sending.delete(p));
+  }
+
+  /** The transport reported the snapshot to `to` done (or failed): its copy can go. */
+  reported(to: bigint): void {
+    const discard = this.copies.get(to);
+    this.copies.delete(to);
+    if (discard !== undefined) void discard().catch(() => undefined);
   }
 
   /** A MsgSnap from the leader with its backend bytes: store them durably, then let raft decide. */
