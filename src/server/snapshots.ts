@@ -9,6 +9,11 @@ import type { Message, Snapshot } from '../raft/types.js';
 import { Applier } from './applier.js';
 import type { EtcdServer } from './etcd-server.js';
 import { SNAPSHOT_CATCH_UP_ENTRIES } from './limits.js';
+
+/** Applied entries the in-memory raft log keeps between snapshots (see trimMemoryLog). */
+const MEMORY_LOG_ENTRIES = 2n * SNAPSHOT_CATCH_UP_ENTRIES;
+/** Trim in steps, not after every apply. */
+const MEMORY_LOG_TRIM_STEP = 1000n;
 import { prepareSnapshot, receiveBackend } from './snapshot-transfer.js';
 import { receivedBackendPath } from './storage.js';
 
@@ -33,6 +38,7 @@ export class Snapshots {
   /** After an apply: take a snapshot when --snapshot-count entries were applied since the last. */
   maybeTrigger(): void {
     const applied = this.server.applier.appliedIndex;
+    this.trimMemoryLog(applied);
     if (this.taking !== undefined || applied - this.snapshotIndex < BigInt(this.server.opts.snapshotCount))
       return;
     this.taking = this.take().then(
@@ -41,6 +47,22 @@ export class Snapshots {
       },
       (err: unknown) => this.server.die('snapshot', err),
     );
+  }
+
+  /**
+   * Between snapshots (every --snapshot-count entries, 100,000 by default) the raft log would
+   * otherwise hold every entry in memory. Only the last SNAPSHOT_CATCH_UP_ENTRIES matter to a
+   * follower catching up by appends; one further behind is sent the backend anyway. So the memory
+   * log is cut past MEMORY_LOG_ENTRIES, under an in-memory snapshot mark at the applied index (the
+   * files on disk — WAL, .snap, backend — are untouched and still decide every restart).
+   */
+  private trimMemoryLog(applied: bigint): void {
+    const keepFrom = applied - MEMORY_LOG_ENTRIES;
+    if (keepFrom <= this.mem.firstIndex() + MEMORY_LOG_TRIM_STEP) return;
+    if (applied > this.mem.snapshot().metadata.index) {
+      this.mem.createSnapshot(applied, this.server.applier.confState, new Uint8Array(0));
+    }
+    this.mem.compact(keepFrom);
   }
 
   /**
