@@ -25,6 +25,23 @@ export interface BackendEntry {
 }
 
 /**
+ * A range read as a list, through a walk that stops when its callback returns false; a limit of 0
+ * or undefined means no limit.
+ */
+export function collectRange(
+  limit: number | undefined,
+  walk: (fn: (key: Uint8Array, value: Uint8Array) => boolean) => void,
+): BackendEntry[] {
+  const out: BackendEntry[] = [];
+  const max = limit !== undefined && limit > 0 ? limit : Infinity;
+  walk((key, value) => {
+    out.push({ key, value });
+    return out.length < max;
+  });
+  return out;
+}
+
+/**
  * A consistent view of the backend. Returned bytes must not be mutated by the caller; they stay
  * valid after the transaction ends.
  */

@@ -5,6 +5,7 @@ import { assert, AssertionError } from '../base/assert.js';
 import { compareBytes } from '../base/bytes.js';
 import {
   BUCKETS,
+  collectRange,
   isThenable,
   type Backend,
   type BackendEntry,
@@ -44,14 +45,7 @@ class MemoryReadTx implements ReadTx {
   }
 
   range(bucket: Bucket, start: Uint8Array, end: Uint8Array | undefined, limit?: number): BackendEntry[] {
-    const out: BackendEntry[] = [];
-    const max = limit !== undefined && limit > 0 ? limit : Infinity;
-    if (max === 0) return out;
-    this.map(bucket).forEachRange(start, end, (key, value) => {
-      out.push({ key, value });
-      return out.length < max;
-    });
-    return out;
+    return collectRange(limit, (fn) => this.map(bucket).forEachRange(start, end, fn));
   }
 
   forEach(

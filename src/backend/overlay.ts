@@ -7,7 +7,7 @@
 // the base's ordered entries, the newest layer winning for equal keys and deleted keys hidden.
 // An empty overlay costs one size check, so reads with nothing pending run as before.
 import { compareBytes } from '../base/bytes.js';
-import type { BackendEntry, Bucket, ReadTx } from './backend.js';
+import { collectRange, type BackendEntry, type Bucket, type ReadTx } from './backend.js';
 import { SortedMap } from './sorted-map.js';
 
 /** Pending changes of one bucket: key -> new value, or null for a delete. */
@@ -59,13 +59,7 @@ export class OverlayReadTx implements ReadTx {
   range(bucket: Bucket, start: Uint8Array, end: Uint8Array | undefined, limit?: number): BackendEntry[] {
     const maps = this.pendingMaps(bucket);
     if (maps.length === 0) return this.base.range(bucket, start, end, limit);
-    const out: BackendEntry[] = [];
-    const max = limit !== undefined && limit > 0 ? limit : Infinity;
-    this.merge(maps, bucket, start, end, (key, value) => {
-      out.push({ key, value });
-      return out.length < max;
-    });
-    return out;
+    return collectRange(limit, (fn) => this.merge(maps, bucket, start, end, fn));
   }
 
   forEach(

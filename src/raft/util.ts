@@ -3,6 +3,7 @@
 // interaction scripts print, in the format of etcd-io/raft's util.go.
 import { entrySizeBytes } from './storage.js';
 import { asV2, decodeConfChange, decodeConfChangeV2 } from './confchange/conf-change.js';
+import { confStatesEquivalent } from './confchange/conf-state.js';
 import { stateTypeName } from './config.js';
 import type { RaftLogger } from './logger.js';
 import type { SoftState } from './raft.js';
@@ -85,23 +86,6 @@ function idList(ids: readonly bigint[]): string {
 
 export function describeConfState(cs: ConfState): string {
   return `Voters:${idList(cs.voters)} VotersOutgoing:${idList(cs.votersOutgoing)} Learners:${idList(cs.learners)} LearnersNext:${idList(cs.learnersNext)} AutoLeave:${cs.autoLeave}`;
-}
-
-function sameSet(a: readonly bigint[], b: readonly bigint[]): boolean {
-  const sa = new Set(a);
-  const sb = new Set(b);
-  return sa.size === sb.size && [...sa].every((x) => sb.has(x));
-}
-
-/** Two ConfStates describe the same configuration (list order does not matter). */
-export function confStatesEquivalent(a: ConfState, b: ConfState): boolean {
-  return (
-    sameSet(a.voters, b.voters) &&
-    sameSet(a.votersOutgoing, b.votersOutgoing) &&
-    sameSet(a.learners, b.learners) &&
-    sameSet(a.learnersNext, b.learnersNext) &&
-    a.autoLeave === b.autoLeave
-  );
 }
 
 export function assertConfStatesEquivalent(logger: RaftLogger, a: ConfState, b: ConfState): void {
