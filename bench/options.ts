@@ -36,6 +36,7 @@ export interface BenchOptions {
 
 export const USAGE = `usage: npm run bench -- [flags]   (or: node dist/bench/run.js [flags])
        npm run bench -- raft    (raft core in memory + WAL group commit vs raw fdatasync)
+       npm run bench -- watch   (watch event latency and idle-watcher RSS; watch --help for its flags)
   --only etcd|ketch     run one server only (default: both, one after the other)
   --members N           cluster size: 1, 3 or 5, or a list such as 1,3 (default 1,3: a table
                         for single-member servers, then one for 3-member clusters on loopback

@@ -12,6 +12,7 @@ import { runBench, versionOf, type ServerUnderTest } from './schedule.js';
 import { stopAllServers } from './servers.js';
 import { parseOptions, USAGE, type BenchOptions } from './options.js';
 import { runRaftBench } from './raft.js';
+import { runWatchBench } from './watch.js';
 import { countFailures, renderMarkdown, type BenchReport } from './report.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
@@ -67,10 +68,29 @@ function newReport(o: BenchOptions, argv: string[]): BenchReport {
   };
 }
 
+/** On SIGINT/SIGTERM, stops the servers under test before exiting. */
+function stopServersOnSignals(): void {
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      progress(`bench: ${sig}, stopping the servers under test`);
+      void stopAllServers().finally(() => process.exit(130));
+    });
+  }
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv[0] === 'raft') {
     await runRaftBench(commands(argv, process.env.npm_lifecycle_event === 'bench').command);
+    return;
+  }
+  if (argv[0] === 'watch') {
+    stopServersOnSignals();
+    await runWatchBench(
+      argv.slice(1),
+      commands(argv, process.env.npm_lifecycle_event === 'bench').command,
+      REPO_ROOT,
+    );
     return;
   }
   let o: BenchOptions;
@@ -94,12 +114,7 @@ async function main(): Promise<void> {
     return { name, bin, version };
   });
   const gen = new LoadGenerator(o.workers, o.client);
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, () => {
-      progress(`bench: ${sig}, stopping the servers under test`);
-      void stopAllServers().finally(() => process.exit(130));
-    });
-  }
+  stopServersOnSignals();
   try {
     report.servers = await runBench(servers, o, gen, progress);
   } finally {
