@@ -17,6 +17,7 @@ import { bindService } from '../api/grpc/bind.js';
 import { requireLeaderInterceptor } from '../api/grpc/interceptors.js';
 import { kvService } from '../api/grpc/kv-service.js';
 import { clusterService, maintenanceService } from '../api/grpc/maintenance-service.js';
+import { bindWatchService } from '../api/grpc/watch-service.js';
 import { handleHttp } from '../api/http/handler.js';
 import {
   AuthService,
@@ -24,7 +25,6 @@ import {
   KVService,
   LeaseService,
   MaintenanceService,
-  WatchService,
 } from '../generated/etcdserverpb.js';
 import {
   ConfigError,
@@ -148,7 +148,9 @@ async function run(config: ServerConfig, warnings: string[], notices: string[]):
   bindService(grpc, KVService, kvService(server), bindOpts);
   bindService(grpc, MaintenanceService, maintenanceService(server), bindOpts);
   bindService(grpc, ClusterService, clusterService(server), bindOpts);
-  bindService(grpc, WatchService, {}, bindOpts);
+  bindWatchService(grpc, server, bindOpts, {
+    progressNotifyIntervalMs: config.experimentalWatchProgressNotifyIntervalMs,
+  });
   bindService(grpc, LeaseService, {}, bindOpts);
   bindService(grpc, AuthService, {}, bindOpts);
 

@@ -1,7 +1,8 @@
 // Applies committed raft entries to the backend: every entry of a batch in ONE backend
 // transaction that also records the applied (consistent) index, so a crash leaves either the whole
 // batch applied with its index or none of it, and restart replays exactly what is missing.
-// Apply is a pure function of (state, entry): no clock, no randomness, no await.
+// Apply is a pure function of (state, entry): no clock, no randomness, no await. Once a batch has
+// committed, its events and compactions are handed to the member's watchable store.
 import { assert, AssertionError, EtcdError, Err, type Logger } from '../base/index.js';
 import type { Backend, WriteTx } from '../backend/index.js';
 import type {
@@ -25,6 +26,7 @@ import { AlarmStore } from './alarms.js';
 import { decodeConfState, encodeConfState } from './conf-state-codec.js';
 import { MemberStore, parseMemberJson, type Member } from './members.js';
 import { applyDeleteRange, applyPut, applyTxn, checkPutLease } from './apply-kv.js';
+import type { Event } from '../mvcc/index.js';
 import type { LeaseLookup, ReadView } from './kv-view.js';
 import { MvccAdapter } from './mvcc-adapter.js';
 import { costTxn } from './quota.js';
@@ -39,6 +41,12 @@ export interface ApplyResult {
   /** For a conf change: the members after it. */
   members?: Member[];
   err?: EtcdError;
+}
+
+/** What apply tells the watchable store (mvcc/watchable-store.ts), always after the batch committed. */
+export interface WatchNotify {
+  notify(events: readonly Event[]): void;
+  compacted(compactRev: bigint): void;
 }
 
 /** How the applier hands a committed conf change to raft (RawNode.applyConfChange). */
@@ -96,6 +104,10 @@ export class Applier {
   private batchesSinceUsedBytes = 0;
   private appliedTermValue: bigint;
   private readonly jobs = new Set<Promise<void>>();
+  /** The member's watchable store; it outlives the Applier when a snapshot replaces the backend. */
+  watch: WatchNotify | undefined;
+  /** The highest compaction revision the batch being applied scheduled (-1n: none). */
+  private batchCompactRev = -1n;
 
   constructor(
     private readonly storage: { backend: Backend },
@@ -154,6 +166,9 @@ export class Applier {
     const todo = entries.filter((e) => e.index > this.applied);
     if (todo.length === 0) return results;
     const last = todo[todo.length - 1]!;
+    const watch = this.watch;
+    this.kv.beginBatch();
+    this.batchCompactRev = -1n;
     this.storage.backend.write((tx) => {
       for (const e of todo) {
         if (e.type === EntryType.ConfChange) {
@@ -171,6 +186,12 @@ export class Applier {
     });
     this.applied = last.index;
     this.appliedTermValue = last.term;
+    // Committed: only now may watchers see the batch (a failed commit throws above and kills the member).
+    const events = this.kv.takeBatchEvents();
+    if (watch !== undefined) {
+      if (events !== undefined) watch.notify(events);
+      if (this.batchCompactRev >= 0n) watch.compacted(this.batchCompactRev);
+    }
     return results;
   }
 
@@ -208,6 +229,7 @@ export class Applier {
       }
       if (req.compaction !== undefined) {
         const done = this.kv.compact(tx, req.compaction.revision);
+        if (req.compaction.revision > this.batchCompactRev) this.batchCompactRev = req.compaction.revision;
         return { compactionDone: done };
       }
       if (req.v2 !== undefined) {

@@ -3,7 +3,8 @@
 // one write path of DESIGN §1: encode as InternalRaftRequest → raft (a follower forwards it to the
 // leader) → WAL append + fdatasync → apply in one backend transaction together with the applied
 // index → wake the waiting request. Cluster operations live in cluster-ops.ts, the raft loop in
-// raft-node.ts, snapshots in snapshots.ts.
+// raft-node.ts, snapshots in snapshots.ts. The member's WatchableStore lives here, not in the
+// Applier: it survives a snapshot replacing the backend (and with it the Applier) and is rebound.
 import { assert, EtcdError, Err, type Logger } from '../base/index.js';
 import type {
   AlarmMember,
@@ -19,6 +20,7 @@ import type {
   TxnResponse,
 } from '../generated/etcdserverpb.js';
 import { AlarmRequest_AlarmAction, AlarmType, InternalRaftRequest } from '../generated/etcdserverpb.js';
+import { WatchableStore } from '../mvcc/watchable-store.js';
 import type { SoftState } from '../raft/raft.js';
 import { None, type ConfChange, type Entry } from '../raft/types.js';
 import { applyRange, isTxnReadonly, isTxnSerializable } from './apply-kv.js';
@@ -34,6 +36,7 @@ import { RaftNode } from './raft-node.js';
 import { ReadIndexer } from './read-index.js';
 import { Snapshots } from './snapshots.js';
 import type { MemberStorage } from './storage.js';
+import { immediateSchedule, PausableSchedule, type Schedule } from './watch-schedule.js';
 
 export interface ServerOptions {
   name: string;
@@ -59,6 +62,8 @@ export interface ServerOptions {
   /** Members of a new cluster (bootstrap) or the existing cluster's members (join); default: this member alone. */
   initialCluster?: Member[];
   initialClusterState?: 'new' | 'existing';
+  /** Runs the watchable store's catch-up steps (default: setImmediate; the simulator: its queue). */
+  watchSchedule?: Schedule;
 }
 
 export class EtcdServer {
@@ -67,6 +72,10 @@ export class EtcdServer {
   readonly raft: RaftNode;
   readonly snapshots: Snapshots;
   applier: Applier;
+  /** Every watcher of this member (followers and learners serve watches from their own store). */
+  readonly watchable: WatchableStore;
+  /** The watchable store's scheduler, paused while a received backend is swapped in. */
+  readonly watchSchedule: PausableSchedule;
   private readonly ids: IdGenerator;
   private readonly proposals: Proposals;
   readonly reads: ReadIndexer;
@@ -110,6 +119,12 @@ export class EtcdServer {
     this.heartbeatMs = opts.heartbeatMs ?? 100;
     this.electionMs = opts.electionMs ?? 1000;
     this.applier = new Applier(storage, opts, logger);
+    this.watchSchedule = new PausableSchedule(opts.watchSchedule ?? immediateSchedule);
+    this.watchable = new WatchableStore(this.applier.kv.store, {
+      schedule: this.watchSchedule.schedule,
+      logger,
+    });
+    this.applier.watch = this.watchable;
     const boot = storage.boot;
     assert(
       this.applier.appliedIndex >= boot.snapshotIndex,
@@ -420,6 +435,7 @@ export class EtcdServer {
     this.stopped = true;
     await this.raft.stop();
     await this.snapshots.idle();
+    this.watchable.close();
     const err = new EtcdError(Err.stopped);
     this.proposals.stop(err);
     this.reads.stop(err);

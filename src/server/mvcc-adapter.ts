@@ -1,9 +1,10 @@
 // Binds the MVCC store to the views apply works on (kv-view.ts): one write view per request, all
 // inside the batch's backend transaction; compaction jobs started by apply are tracked so a
-// graceful stop can wait for them.
+// graceful stop can wait for them. The events of a batch's write transactions are collected for
+// the watchable store (handed over once the batch committed), which must see every revision once.
 import { AssertionError, assert, type Logger } from '../base/index.js';
 import type { Backend, WriteTx } from '../backend/index.js';
-import { KVStore, type TxnWrite } from '../mvcc/index.js';
+import { KVStore, type Event, type TxnWrite } from '../mvcc/index.js';
 import type { RangeOptions, RangeResult, ReadView, WriteView } from './kv-view.js';
 
 class StoreWriteView implements WriteView {
@@ -36,6 +37,8 @@ class StoreWriteView implements WriteView {
 
 export class MvccAdapter {
   private active: StoreWriteView | undefined;
+  /** The batch's events so far: the first transaction's own array (no copy), later ones appended. */
+  private batchEvents: Event[] | undefined;
 
   private constructor(
     readonly store: KVStore,
@@ -74,8 +77,25 @@ export class MvccAdapter {
 
   endWrite(): void {
     if (this.active === undefined) return;
-    this.active.txn.end();
+    const events = this.active.txn.end();
     this.active = undefined;
+    if (events.length === 0) return;
+    // The ended transaction never touches its array again, so the batch may own it: a batch of one
+    // write transaction (the put path) allocates nothing here.
+    if (this.batchEvents === undefined) this.batchEvents = events;
+    else for (const e of events) this.batchEvents.push(e);
+  }
+
+  /** Starts collecting a batch's events for takeBatchEvents(). */
+  beginBatch(): void {
+    this.batchEvents = undefined;
+  }
+
+  /** The events the batch's write transactions produced, in revision order (undefined: none). */
+  takeBatchEvents(): Event[] | undefined {
+    const events = this.batchEvents;
+    this.batchEvents = undefined;
+    return events;
   }
 
   /** Ends a write view after a request failed its checks; the checks run before any change. */

@@ -154,9 +154,17 @@ export class Snapshots {
   private async swapIn(snap: Snapshot): Promise<void> {
     const server = this.server;
     const index = snap.metadata.index;
-    await server.applier.stop();
-    await server.storage.swapBackend(receivedBackendPath(server.storage.snapDir, index));
-    server.applier = new Applier(server.storage, server.opts, server.logger);
+    // Watch catch-up reads the backend: hold it until the watchers are rebound to the new one.
+    server.watchSchedule.pause();
+    try {
+      await server.applier.stop();
+      await server.storage.swapBackend(receivedBackendPath(server.storage.snapDir, index));
+      server.applier = new Applier(server.storage, server.opts, server.logger);
+      server.applier.watch = server.watchable;
+      server.watchable.rebind(server.applier.kv.store);
+    } finally {
+      server.watchSchedule.resume();
+    }
     assert(
       server.applier.appliedIndex === index,
       `received backend has applied index ${server.applier.appliedIndex}, the snapshot ${index}`,
