@@ -249,6 +249,11 @@ export class Lessor {
     return { ttl: BigInt(Math.trunc(ms / 1000)), grantedTtl: l.ttl, keys: withKeys ? l.keys() : [] };
   }
 
+  /** True when some lease is past its revoke deadline (cheap: a peek at the heap). */
+  hasExpired(): boolean {
+    return this.leader()?.hasExpired() ?? false;
+  }
+
   /** Up to `limit` leases to propose revokes for; each comes back after the retry interval if still there. */
   expired(limit: number): bigint[] {
     return this.leader()?.expired(limit) ?? [];

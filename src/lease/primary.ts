@@ -91,6 +91,12 @@ export class Primary {
     return BigInt(Math.ceil(ms / 1000));
   }
 
+  /** True when some lease is past its revoke deadline. */
+  hasExpired(): boolean {
+    const top = this.expiries.peek();
+    return top !== undefined && top.atMs <= this.clock.nowMs();
+  }
+
   /**
    * Up to `limit` leases past their revoke deadline, earliest first. Each is re-queued at now +
    * retry, so a revoke that does not get through is proposed again.

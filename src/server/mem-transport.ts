@@ -4,7 +4,8 @@
 // cut link are dropped and reported unreachable, as the real transport does.
 import { decodeMessage, encodeMessage } from '../raft/raft-codec.js';
 import type { Message } from '../raft/types.js';
-import type { PeerHandler, PeerTransport } from './peer-transport.js';
+import { EtcdError, Err } from '../base/errors.js';
+import type { LeasePath, PeerHandler, PeerTransport } from './peer-transport.js';
 
 export class MemNetwork {
   readonly handlers = new Map<bigint, PeerHandler>();
@@ -89,6 +90,21 @@ export class MemTransport implements PeerTransport {
 
   activeSince(id: bigint): number | undefined {
     return this.net.connected(this.id, id) ? 0 : undefined;
+  }
+
+  /** A lease request to `to`'s serveLease on a later turn; its errors as the HTTP transport reports them. */
+  async postLease(to: bigint, path: LeasePath, body: Uint8Array, _timeoutMs: number): Promise<Uint8Array> {
+    await new Promise((r) => setImmediate(r));
+    const h = this.net.handlers.get(to);
+    if (this.stopped || h?.serveLease === undefined || !this.net.connected(this.id, to)) {
+      throw new Error(`lease: member ${to.toString(16)} unreachable`);
+    }
+    try {
+      return await h.serveLease(path, body.slice());
+    } catch (err) {
+      if (err instanceof EtcdError && err.message === Err.leaseNotFound) throw err;
+      throw new Error(`lease: unknown error(${err instanceof Error ? err.message : String(err)})`);
+    }
   }
 
   async stop(): Promise<void> {

@@ -13,6 +13,14 @@
 //   refused (and logged), never processed.
 import type { Message } from '../raft/types.js';
 
+/**
+ * The two lease requests a follower forwards to the leader over the peer URL, as etcd's leasehttp
+ * does: POST /leases carries a LeaseKeepAliveRequest and answers a LeaseKeepAliveResponse; POST
+ * /leases/internal carries a leasepb.LeaseInternalRequest and answers a LeaseInternalResponse.
+ */
+export const LEASE_PATHS = ['/leases', '/leases/internal'] as const;
+export type LeasePath = (typeof LEASE_PATHS)[number];
+
 export interface PeerHandler {
   /** An incoming raft message (anything but a MsgSnap with data). */
   process(m: Message): void;
@@ -25,6 +33,12 @@ export interface PeerHandler {
   reportUnreachable(id: bigint): void;
   /** The snapshot sent to `id` arrived (ok) or failed. */
   reportSnapshot(id: bigint, ok: boolean): void;
+  /**
+   * A forwarded lease request (see LEASE_PATHS); resolves with the encoded response. Rejects with
+   * EtcdError `requested lease not found` (HTTP 404), `...waiting for the applied index took too
+   * long` (408), or anything else (400, with the message).
+   */
+  serveLease?(path: LeasePath, body: Uint8Array): Promise<Uint8Array>;
 }
 
 export interface PeerTransport {
@@ -39,6 +53,12 @@ export interface PeerTransport {
   sendSnapshot(msg: Message, body: () => AsyncIterable<Uint8Array>): void;
   /** Since when (ms, from the transport's clock) `id` has had a working connection, or undefined. */
   activeSince(id: bigint): number | undefined;
+  /**
+   * Posts a lease request to member `to` (its serveLease); resolves with the response body. Rejects
+   * with EtcdError `requested lease not found` when the member answers 404, else with an Error.
+   * Absent on a transport that cannot reach other members.
+   */
+  postLease?(to: bigint, path: LeasePath, body: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
   stop(): Promise<void>;
 }
 

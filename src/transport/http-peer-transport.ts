@@ -8,9 +8,10 @@ import http2 from 'node:http2';
 import type { ClientHttp2Session, ServerHttp2Stream } from 'node:http2';
 import type { Logger } from '../base/log.js';
 import { MessageType, messageTypeName, type Message } from '../raft/types.js';
-import type { PeerHandler, PeerTransport } from '../server/peer-transport.js';
+import type { LeasePath, PeerHandler, PeerTransport } from '../server/peer-transport.js';
 import { idHex } from './headers.js';
 import { resolveLimits, type TransportLimits } from './limits.js';
+import { LeaseClient } from './lease-route.js';
 import { PeerListener, listenAddress } from './listener.js';
 import { PeerSender, type PeerSenderStats, type SenderContext } from './peer-sender.js';
 import type { PeerState, ReceiverContext } from './receiver.js';
@@ -42,6 +43,7 @@ export class HttpPeerTransport implements PeerTransport {
   private readonly incoming = new Map<bigint, ServerHttp2Stream>();
   private readonly listener: PeerListener;
   private readonly sender: SenderContext;
+  private readonly leaseClient = new LeaseClient();
   private handler: PeerHandler | undefined;
   private started = false;
   private stopped = false;
@@ -185,6 +187,14 @@ export class HttpPeerTransport implements PeerTransport {
     return this.peers.get(id)?.activeSince();
   }
 
+  /** etcd's lease forwarding: POST to the member's first reachable peer URL. */
+  postLease(to: bigint, path: LeasePath, body: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    const p = this.peers.get(to);
+    if (this.stopped || p === undefined)
+      return Promise.reject(new Error(`lease: unknown member ${idHex(to)}`));
+    return this.leaseClient.post(p.url(), path, body, timeoutMs);
+  }
+
   /** Counters of the message stream to `id` (tests and metrics). */
   peerStats(id: bigint): Readonly<PeerSenderStats> | undefined {
     const s = this.peers.get(id)?.stats;
@@ -196,6 +206,7 @@ export class HttpPeerTransport implements PeerTransport {
     this.stopped = true;
     for (const p of this.peers.values()) p.stop();
     this.peers.clear();
+    this.leaseClient.close();
     for (const s of this.snapshotSessions) s.destroy();
     this.snapshotSessions.clear();
     await this.listener.close();

@@ -12,6 +12,7 @@ import type { ServerHttp2Session, ServerHttp2Stream, IncomingHttpHeaders } from 
 import { ETCD_CLUSTER_VERSION, ETCD_SERVER_VERSION } from '../server/version.js';
 import { PATH_MEMBERS, PATH_PROBING, PATH_SNAPSHOT, PATH_STREAM, PATH_VERSION } from './headers.js';
 import { keepAlive } from './keepalive.js';
+import { isLeasePath, serveLeaseRequest } from './lease-route.js';
 import { SESSION_MEMORY_MB } from './limits.js';
 import { checkPeerRequest, serveMessageStream, serveSnapshot, type ReceiverContext } from './receiver.js';
 
@@ -181,6 +182,10 @@ export class PeerListener {
           this.ctx.logger.warn('failed to receive database snapshot', { error: String(err) });
           if (!stream.destroyed) stream.destroy();
         });
+      return;
+    }
+    if (isLeasePath(path)) {
+      serveLeaseRequest(stream, method, path, this.ctx.handler());
       return;
     }
     const a = this.simpleRoute(method, path) ?? {
