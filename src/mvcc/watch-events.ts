@@ -22,10 +22,6 @@ export class StoredEvent implements SharedEvent {
     this.event = ev.prevKv === undefined ? { type: ev.type, kv: ev.kv } : { ...ev };
   }
 
-  get rev(): bigint {
-    return this.event.kv.modRevision;
-  }
-
   /** Attaches the previous KeyValue; only before the event has been encoded. */
   setPrevKv(prev: KeyValue): void {
     assert(

@@ -49,7 +49,6 @@ export class WatcherGroup<W extends GroupMember> {
 
   add(w: W): void {
     const spec = w.spec;
-    this.count++;
     if (isSingleKey(spec)) {
       const ks = keyString(spec.key);
       const cur = this.keys.get(ks);
@@ -61,6 +60,7 @@ export class WatcherGroup<W extends GroupMember> {
         assert(cur !== w, 'watcher added to a group twice');
         this.keys.set(ks, new Set([cur, w]));
       }
+      this.count++;
       return;
     }
     const lo = keyString(spec.key);
@@ -71,6 +71,7 @@ export class WatcherGroup<W extends GroupMember> {
       assert(!set.has(w), 'watcher added to a group twice');
       set.add(w);
     }
+    this.count++;
   }
 
   /** Removes w; false when it was not in this group. */
