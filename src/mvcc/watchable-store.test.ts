@@ -5,6 +5,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryBackend } from '../backend/memory-backend.js';
 import { KVStore } from './kv-store.js';
+import { backendImpls } from './store-harness.test.js';
+import { WatchableStore } from './watchable-store.js';
 import {
   applyBatch,
   checkBatches,
@@ -337,6 +339,38 @@ void describe('WatchableStore', () => {
     assert.deepEqual(show(sink.received(first)), ['PUT s@2=1', 'PUT s@3=2']);
     assert.deepEqual(show(sink.received(second)), []);
     assert.deepEqual(show(sink.received(added!)), ['PUT s@3=2']);
+  });
+
+  void it('refuses a notify from inside a sink callback (it would reorder or skip revisions)', () => {
+    const env = makeEnv();
+    const sink = new Recorder();
+    watch(env, sink, spec('n'));
+    sink.onDeliver = () => env.ws.notify([]);
+    assert.throws(() => put(env, 'n', '1'), /inside a sink callback/);
+    sink.onDeliver = undefined;
+    put(env, 'n', '2');
+    assert.equal(sink.deliverCalls, 2);
+  });
+
+  void it('catches up from the LMDB backend as from the memory one', async () => {
+    const impl = backendImpls().find((i) => i.name === 'lmdb')!;
+    try {
+      const kv = KVStore.open(impl.make());
+      const queue: (() => void)[] = [];
+      const ws = new WatchableStore(kv, { schedule: (fn) => queue.push(fn), catchUpEventsPerStep: 2 });
+      const env: Env = { kv, ws, queue, log: [] };
+      for (let i = 0; i < 5; i++) put(env, `l${i % 2}`, 'x'.repeat(100 * i));
+      del(env, 'l0');
+      const sink = new Recorder();
+      const w = watch(env, sink, spec('l', 'm', { startRev: 2n, prevKv: true }));
+      drain(env);
+      assert.equal(w.synced, true);
+      assertStream(env, sink, w, 2n);
+      assert.equal(sink.received(w).length, 6);
+      await kv.backend.close();
+    } finally {
+      impl.cleanup();
+    }
   });
 
   void it('close stops scheduled work and every sink call', () => {

@@ -23,6 +23,7 @@ import type { KVStore } from './kv-store.js';
 import { readHistory, StoredEvent } from './watch-events.js';
 import { keyString, WatcherGroup } from './watch-group.js';
 import type { WatchBatch, Watcher, WatchSink, WatchSpec } from './watch-types.js';
+import { GONE, StoreWatcher, SYNCED, UNSYNCED, VICTIM, type WatcherHome } from './watch-watcher.js';
 
 export const DEFAULT_CATCH_UP_EVENTS_PER_STEP = 1000;
 
@@ -37,38 +38,9 @@ export interface WatchableStoreOptions {
   logger?: Logger;
 }
 
-const SYNCED = 0;
-const UNSYNCED = 1;
-const VICTIM = 2;
-const GONE = 3;
-
 type Batches = Map<StoreWatcher, StoredEvent[]>;
 
-class StoreWatcher implements Watcher {
-  constructor(
-    readonly spec: WatchSpec,
-    readonly sink: WatchSink,
-    readonly tag: bigint,
-    private readonly store: WatchableStore,
-    /** SYNCED, UNSYNCED, VICTIM or GONE. */
-    public state: number,
-    /**
-     * The first revision this watcher may still be given. Unsynced, victim, gone: progressRev + 1.
-     * Synced: a lower bound only (a start in the future), progress being the store's syncedRev.
-     */
-    public next: bigint,
-  ) {}
-
-  get progressRev(): bigint {
-    return this.state === SYNCED ? this.store.syncedRev : this.next - 1n;
-  }
-
-  get synced(): boolean {
-    return this.state === SYNCED;
-  }
-}
-
-export class WatchableStore {
+export class WatchableStore implements WatcherHome {
   private kv: KVStore;
   private notified: bigint;
   /** notified + 1, kept so the watchers registered between two notifies share one bigint. */
@@ -78,6 +50,8 @@ export class WatchableStore {
   private victims = 0;
   private stepScheduled = false;
   private closed = false;
+  /** True while sinks are being called: notify and rebind must not come from inside a sink. */
+  private inSinks = false;
   private readonly schedule: (fn: () => void) => void;
   private readonly eventsPerStep: number;
   private readonly logger: Logger;
@@ -186,6 +160,7 @@ export class WatchableStore {
    * deliver() call; its progressRev still advances.
    */
   notify(events: readonly Event[]): void {
+    assert(!this.inSinks, 'notify called from inside a sink callback');
     if (this.closed || events.length === 0) return;
     const first = events[0]!.kv.modRevision;
     assert(first > this.notified, `notify of revision ${first}, already notified through ${this.notified}`);
@@ -206,7 +181,7 @@ export class WatchableStore {
     }
     const batches = this.synced.size === 0 ? undefined : this.match(this.synced, events.map(sharedEvent));
     this.setNotified(last);
-    if (batches !== undefined) this.deliverSynced(batches, last);
+    if (batches !== undefined) this.callSinks(() => this.deliverSynced(batches, last));
   }
 
   /**
@@ -214,6 +189,7 @@ export class WatchableStore {
    * progressRev + 1 against the new store (compacted if that is at or below its compaction).
    */
   rebind(kv: KVStore): void {
+    assert(!this.inSinks, 'rebind called from inside a sink callback');
     if (this.closed) return;
     this.kv = kv;
     this.demoteSynced(kv.currentRev);
@@ -245,7 +221,7 @@ export class WatchableStore {
   }
 
   private own(watcher: Watcher): StoreWatcher {
-    assert(watcher instanceof StoreWatcher && watcher['store'] === this, 'watcher of another store');
+    assert(watcher instanceof StoreWatcher && watcher.home === this, 'watcher of another store');
     if (this.closed && watcher.state === VICTIM) watcher.state = GONE;
     return watcher;
   }
@@ -314,6 +290,15 @@ export class WatchableStore {
     }
   }
 
+  private callSinks(fn: () => void): void {
+    this.inSinks = true;
+    try {
+      fn();
+    } finally {
+      this.inSinks = false;
+    }
+  }
+
   private makeVictim(w: StoreWatcher, rev: bigint): void {
     w.state = VICTIM;
     w.next = rev + 1n;
@@ -330,8 +315,10 @@ export class WatchableStore {
   private step(): void {
     this.stepScheduled = false;
     if (this.closed) return;
-    const low = this.sortUnsynced();
-    if (low !== undefined && !this.closed) this.catchUp(low);
+    this.callSinks(() => {
+      const low = this.sortUnsynced();
+      if (low !== undefined && !this.closed) this.catchUp(low);
+    });
     if (this.unsynced.size > 0) this.scheduleStep();
   }
 
