@@ -18,7 +18,8 @@ import { requireLeaderInterceptor } from '../api/grpc/interceptors.js';
 import { kvService } from '../api/grpc/kv-service.js';
 import { clusterService, maintenanceService } from '../api/grpc/maintenance-service.js';
 import { bindWatchService } from '../api/grpc/watch-service.js';
-import { handleHttp } from '../api/http/handler.js';
+import { createHttpHandler } from '../api/http/handler.js';
+import { JsonGateway } from '../api/http/gateway.js';
 import {
   AuthService,
   ClusterService,
@@ -119,21 +120,15 @@ async function run(config: ServerConfig, warnings: string[], notices: string[]):
     process.exit(0);
   });
 
-  const grpc = new GrpcServer({
-    maxReceiveMessageBytes: config.maxRequestBytes + GRPC_OVERHEAD_BYTES,
-    httpHandler: (req, res) => {
-      handleHttp(server, req.method ?? 'GET', req.url ?? '/').then(
-        (reply) => {
-          res.writeHead(reply.status, reply.headers);
-          res.end(reply.body);
-        },
-        (err: unknown) => {
-          logger.error('http handler failed', { error: String(err) });
-          res.writeHead(500);
-          res.end();
-        },
-      );
-    },
+  const maxReceiveMessageBytes = config.maxRequestBytes + GRPC_OVERHEAD_BYTES;
+  const gateway = new JsonGateway({
+    lookup: (path) => grpc.method(path),
+    maxRequestBytes: maxReceiveMessageBytes,
+    logger,
+  });
+  const grpc: GrpcServer = new GrpcServer({
+    maxReceiveMessageBytes,
+    httpHandler: createHttpHandler(server, { gateway, logger }),
     logger,
   });
   const bindOpts = {

@@ -92,7 +92,9 @@ export class GrpcServer implements CallOwner {
       (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, raw: string[]) =>
         this.onStream(stream, headers, raw),
     );
-    this.h1 = http.createServer((req, res) => this.serveHttp(req, res));
+    // No time limit on receiving a request: a JSON gateway watch streams its request body for as long
+    // as it watches (etcd's Go server sets none either).
+    this.h1 = http.createServer({ requestTimeout: 0 }, (req, res) => this.serveHttp(req, res));
     this.tcp =
       opts.tls === undefined
         ? net.createServer({ noDelay: true }, (socket) => this.onConnection(socket))
@@ -109,6 +111,11 @@ export class GrpcServer implements CallOwner {
     if (this.methods.has(path)) throw new Error(`gRPC method ${path} registered twice`);
     this.methods.set(path, method);
     this.services.add(path.slice(1, slash));
+  }
+
+  /** The method registered under a path, if any (the JSON gateway calls methods through it). */
+  method(path: string): MethodHandler | undefined {
+    return this.methods.get(path);
   }
 
   /** Starts listening; resolves with the bound port (useful with port 0). */
