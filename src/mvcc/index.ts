@@ -6,9 +6,9 @@
 //   transaction (kv-txn.ts), compaction with scheduled/finished markers that resumes after a
 //   crash (compaction.ts), index rebuild on open (restore.ts), and etcd 3.4's HashKV;
 // - WatchableStore (watchable-store.ts): synced/unsynced watcher groups indexed by key and by
-//   range (watch-group.ts, watch-interval-tree.ts), events shared and encoded once
-//   (watch-events.ts), bounded catch-up from the key bucket; its contract with sinks is
-//   watch-types.ts.
+//   range (watch-group.ts, watch-interval-tree.ts), small watchers (watch-watcher.ts), events
+//   shared and encoded once (watch-events.ts), bounded catch-up from the key bucket; its contract
+//   with sinks is watch-types.ts.
 // Invariants: every change of one TxnWrite shares one main revision; the index and the key bucket
 // always describe the same history; nothing reads a clock or random numbers.
 // May import: src/base, src/backend, src/generated.

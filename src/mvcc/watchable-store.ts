@@ -16,6 +16,11 @@
 //   through sink.compacted and removed) by a step, never synchronously. etcd 3.4 serves a start
 //   equal to the compaction revision, but the backend no longer holds all of that revision (a
 //   tombstone at it, for one, is gone), so such a watcher would miss events: here it is compacted.
+// - Events are shared: one StoredEvent goes to every watcher it concerns. Its `event.prevKv` may be
+//   set because another watcher asked for it; a sink must send encoded(spec.prevKv), never read
+//   event.prevKv for a watcher that did not ask.
+// - notify() and rebind() must not be called from inside a sink callback; watch(), cancel() and
+//   resume() may be.
 import { assert } from '../base/assert.js';
 import { silentLogger, type Logger } from '../base/log.js';
 import { EventType, type Event } from './key-value.js';
