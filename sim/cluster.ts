@@ -18,6 +18,10 @@ import type { SwarmOptions } from './options.js';
 import type { Op } from './state-machine.js';
 import { Workload } from './workload.js';
 import { Admin, currentLeader } from './admin.js';
+import { WatchClients } from './watch-clients.js';
+import { WatchHistoryRecorder } from './watch-history.js';
+import { drawCommandValue } from './watch-ops.js';
+import type { MvccParams } from './watch-store.js';
 
 interface Event {
   at: number;
@@ -44,6 +48,11 @@ export class Cluster implements NodeEnv {
   private events: Event[] = [];
   liveness = false;
   core: bigint[] = [];
+  /** Watch mode: the watch clients and the committed MVCC history (undefined otherwise). */
+  readonly watch: WatchClients | undefined;
+  readonly history: WatchHistoryRecorder | undefined;
+  /** Work the watchable stores scheduled (catch-up steps), run once per time unit, in order. */
+  private tasks: (() => void)[] = [];
   readonly stats = {
     crashes: 0,
     restarts: 0,
@@ -66,6 +75,15 @@ export class Cluster implements NodeEnv {
     const machines = Array.from({ length: opts.nodes }, (_, i) => BigInt(i + 1));
     const voters = machines.slice(0, opts.initialVoters);
     this.admin = new Admin(prng.fork(), opts.membershipRate, machines, voters);
+    this.history = opts.watch === undefined ? undefined : new WatchHistoryRecorder();
+    const mvcc: MvccParams | undefined =
+      opts.watch === undefined
+        ? undefined
+        : {
+            schedule: (fn) => this.tasks.push(fn),
+            catchUpEventsPerStep: opts.watch.catchUpEventsPerStep,
+            observer: this.history!,
+          };
     for (const id of machines) {
       const p = prng.fork();
       const interval = p.intBetween(Math.ceil(opts.tickUnits * 0.8), Math.floor(opts.tickUnits * 1.2));
@@ -78,8 +96,14 @@ export class Cluster implements NodeEnv {
         autoLeave: false,
       };
       this.nodes.push(
-        new SimNode(id, new SimDisk(p.fork(), { ...opts.disk }), kind, p, opts.raft, sched, conf),
+        new SimNode(id, new SimDisk(p.fork(), { ...opts.disk }), kind, p, opts.raft, sched, conf, mvcc),
       );
+    }
+    if (opts.watch !== undefined) {
+      this.watch = new WatchClients(prng.fork(), opts.watch);
+      const commands = prng.fork();
+      const share = opts.watch.compactShare;
+      this.workload.drawValue = () => drawCommandValue(commands, share);
     }
   }
 
@@ -155,6 +179,7 @@ export class Cluster implements NodeEnv {
 
   crash(n: SimNode, why: string): void {
     if (!n.up) return;
+    this.watch?.onCrash(n.id);
     n.crash();
     this.stats.crashes++;
     this.log(`node ${n.id} crashes (${why})`);
@@ -307,6 +332,15 @@ export class Cluster implements NodeEnv {
         if (err instanceof SimFailure || !isInjectedDiskError(err)) throw err;
         this.crash(n, `disk: ${err instanceof Error ? err.message : String(err)}`);
       }
+    }
+    if (this.watch !== undefined) {
+      const due = this.tasks;
+      this.tasks = [];
+      for (const fn of due) fn();
+      this.watch.step(
+        this.nodes.filter((n) => this.active(n)),
+        this.workload.active,
+      );
     }
     this.clock.advance();
   }

@@ -1,5 +1,5 @@
 // `npm run sim -- [--seeds N] [--seed S] [--nodes N] [--storage wal|memory] [--membership]
-// [--verbose]`: runs N
+// [--watch] [--verbose]`: runs N
 // fresh seeds (derived from a base seed printed first) or replays one seed. Prints one line per
 // failing seed with the command that replays it, and last `P passed, F failed`; exits 1 on any
 // failure. The only file in sim/ that touches the process (argv, stdout, exit code, entropy).
@@ -12,18 +12,19 @@ interface Args {
   nodes?: number;
   storage: 'wal' | 'memory';
   membership: boolean;
+  watch: boolean;
   verbose: boolean;
 }
 
 function usage(msg: string): never {
   process.stderr.write(
-    `${msg}\nusage: sim [--seeds N] [--seed S] [--nodes 1-7] [--storage wal|memory] [--membership] [--verbose]\n`,
+    `${msg}\nusage: sim [--seeds N] [--seed S] [--nodes 1-7] [--storage wal|memory] [--membership] [--watch] [--verbose]\n`,
   );
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { seeds: 100, storage: 'wal', membership: false, verbose: false };
+  const a: Args = { seeds: 100, storage: 'wal', membership: false, watch: false, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const val = (): number => {
@@ -41,6 +42,7 @@ function parseArgs(argv: string[]): Args {
       if (s !== 'wal' && s !== 'memory') usage('--storage must be wal or memory');
       a.storage = s;
     } else if (flag === '--membership') a.membership = true;
+    else if (flag === '--watch') a.watch = true;
     else if (flag === '--verbose') a.verbose = true;
     else usage(`unknown argument ${flag}`);
   }
@@ -49,8 +51,13 @@ function parseArgs(argv: string[]): Args {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const extra = `${args.nodes !== undefined ? ` --nodes ${args.nodes}` : ''}${args.storage !== 'wal' ? ` --storage ${args.storage}` : ''}${args.membership ? ' --membership' : ''}`;
-  const opts: RunOptions = { nodes: args.nodes, storage: args.storage, membership: args.membership };
+  const extra = `${args.nodes !== undefined ? ` --nodes ${args.nodes}` : ''}${args.storage !== 'wal' ? ` --storage ${args.storage}` : ''}${args.membership ? ' --membership' : ''}${args.watch ? ' --watch' : ''}`;
+  const opts: RunOptions = {
+    nodes: args.nodes,
+    storage: args.storage,
+    membership: args.membership,
+    watch: args.watch,
+  };
   if (args.verbose) opts.log = (line) => process.stdout.write(`${line}\n`);
   const seeds: number[] = [];
   if (args.seed !== undefined) seeds.push(args.seed);
@@ -89,6 +96,12 @@ async function main(): Promise<void> {
       `${t('snapshotsSent')} snapshots sent, ${t('snapshotsRestored')} restored, ${t('compactions')} compactions, ${t('confChanges')} membership changes, ` +
       `${t('acked')} acknowledged operations; ${(ms / seeds.length).toFixed(0)} ms per seed\n`,
   );
+  if (args.watch) {
+    process.stdout.write(
+      `watch: ${t('revisions')} revisions, ${t('watches')} watches, ${t('watchResumes')} resumptions, ` +
+        `${t('watchEvents')} events read, ${t('watchRefusals')} refused deliveries, ${t('watchCompacted')} watches compacted\n`,
+    );
+  }
   process.stdout.write(`${passed} passed, ${failed} failed\n`);
   process.exitCode = failed > 0 ? 1 : 0;
 }

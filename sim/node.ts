@@ -1,5 +1,6 @@
 // One simulated raft node: a RawNode over a NodeLog on the node's simulated disk, and the tiny
-// state machine it applies committed entries to. The node follows raft's application loop for each
+// state machine it applies committed entries to (in watch mode also an MVCC store with watchers,
+// watch-store.ts). The node follows raft's application loop for each
 // Ready: persist (snapshot, entries, hard state) before anything else, then send the messages, then
 // apply the committed entries, then advance. A disk error at any point stops the node (fail-stop);
 // `crash` drops every piece of memory the process had, and `start` rebuilds the node from its disk
@@ -14,6 +15,7 @@ import { StateMachine, type Op } from './state-machine.js';
 import { EntryType, MessageType, type ConfState, type Entry, type Message } from '../src/raft/types.js';
 import { decodeConfChange, decodeConfChangeV2 } from '../src/raft/confchange/codec.js';
 import type { TickSchedule } from './clock.js';
+import { joinSnapshot, MvccState, splitSnapshot, type MvccParams } from './watch-store.js';
 
 export interface RaftParams {
   electionTick: number;
@@ -55,6 +57,8 @@ export class SimNode {
   raw: RawNode | undefined;
   private nodeLog: NodeLog | undefined;
   sm: StateMachine | undefined;
+  /** Watch mode: the MVCC store and its watchers, applied from the same entries. */
+  mvcc: MvccState | undefined;
   private commit = 0n;
   /** Highest index whose committed entry was reported to the checkers. */
   private checkedCommit = 0n;
@@ -73,6 +77,7 @@ export class SimNode {
     private readonly params: RaftParams,
     readonly schedule: TickSchedule,
     initialConf: ConfState,
+    private readonly mvccParams?: MvccParams,
   ) {
     this.confState = initialConf;
   }
@@ -87,7 +92,11 @@ export class SimNode {
     const snap = log.storage.snapshot();
     const { hardState } = log.storage.initialState();
     this.confState = snap.metadata.confState;
-    this.sm = StateMachine.decode(snap.metadata.index, snap.data);
+    const state = this.splitState(snap.data);
+    this.sm = StateMachine.decode(snap.metadata.index, state.sm);
+    if (this.mvccParams !== undefined) {
+      this.mvcc = new MvccState(this.id, snap.metadata.index, state.mvcc, this.mvccParams);
+    }
     if (snap.metadata.index > 0n)
       env.checkers.onSnapshotPoint(this.id, snap.metadata.index, snap.metadata.term);
     env.checkers.onDigest(this.id, snap.metadata.index, this.sm.digest, 'restarting from a snapshot at');
@@ -116,6 +125,8 @@ export class SimNode {
     this.raw = undefined;
     this.nodeLog = undefined;
     this.sm = undefined;
+    this.mvcc?.close();
+    this.mvcc = undefined;
     this.disk.crash();
     this.stats.crashes++;
   }
@@ -163,12 +174,15 @@ export class SimNode {
     for (const m of rd.messages) env.send(m);
     let confChanged = false;
     for (const e of rd.committedEntries) confChanged = this.applyEntry(env, e) || confChanged;
+    this.mvcc?.applyEntries(rd.committedEntries);
     raw.advance(rd);
     await this.maybeSnapshot(confChanged);
   }
 
   private restoreSnapshot(env: NodeEnv, index: bigint, data: Uint8Array, cs: ConfState): void {
-    this.sm = StateMachine.decode(index, data);
+    const state = this.splitState(data);
+    this.sm = StateMachine.decode(index, state.sm);
+    this.mvcc?.restore(index, state.mvcc);
     this.confState = cs;
     this.lastSnap = index;
     if (index > this.checkedCommit) this.checkedCommit = index;
@@ -223,9 +237,15 @@ export class SimNode {
     if (!force && sm.applied - this.lastSnap < BigInt(this.params.snapshotEvery)) return;
     const keep = BigInt(this.params.compactKeep);
     const compactTo = sm.applied - keep > this.lastSnap ? sm.applied - keep : this.lastSnap;
-    await this.nodeLog!.snapshotAndCompact(sm.applied, this.confState, sm.encode(), compactTo);
+    const data = this.mvcc === undefined ? sm.encode() : joinSnapshot(sm.encode(), this.mvcc.encode());
+    await this.nodeLog!.snapshotAndCompact(sm.applied, this.confState, data, compactTo);
     this.lastSnap = sm.applied;
     this.stats.snapshots++;
+  }
+
+  /** A snapshot's payload: the toy state alone, or in watch mode the toy state and the MVCC backend. */
+  private splitState(data: Uint8Array): { sm: Uint8Array; mvcc: Uint8Array } {
+    return this.mvccParams === undefined ? { sm: data, mvcc: data } : splitSnapshot(data);
   }
 
   stableEntries(): ReturnType<NodeLog['stableEntries']> {

@@ -8,6 +8,7 @@ import type { DiskFaultOptions } from './disk.js';
 import type { NetworkOptions } from './network.js';
 import type { RaftParams } from './node.js';
 import type { WorkloadOptions } from './workload.js';
+import type { WatchOptions } from './watch-clients.js';
 
 export interface FaultOptions {
   /** Probability per time unit that the partition changes (new cut or heal). */
@@ -42,6 +43,28 @@ export interface SwarmOptions {
   safetyUnits: number;
   /** The liveness phase must commit new proposals and converge within this many units. */
   livenessUnits: number;
+  /** Watch mode (--watch): MVCC stores, watch clients and the watch checker. */
+  watch?: WatchOptions;
+}
+
+/**
+ * Watch clients of one run: a few or many watches, fast or slow readers with small or larger
+ * buffers, compactions rare or frequent, catch-up in small or large steps.
+ */
+export function watchOptions(prng: Prng): WatchOptions {
+  return {
+    openRate: prng.pick([0.002, 0.01, 0.03]),
+    maxWatches: prng.pick([2, 6, 16]),
+    cancelRate: prng.pick([0, 0.0005, 0.002]),
+    migrateRate: prng.pick([0, 0.0005, 0.002]),
+    bufferBound: prng.pick([1, 2, 4, 16]),
+    readRate: prng.pick([0.05, 0.2, 0.5, 1]),
+    readBurst: prng.pick([1, 2, 8]),
+    refuseRate: prng.pick([0, 0, 0.01, 0.1]),
+    progressRate: prng.pick([0.001, 0.005, 0.02]),
+    compactShare: prng.pick([0.01, 0.03, 0.1]),
+    catchUpEventsPerStep: prng.pick([1, 3, 20, 1000]),
+  };
 }
 
 function pickNodes(prng: Prng): number {

@@ -6,7 +6,7 @@ import { Prng } from '../src/base/prng.js';
 import { SimFailure } from './checkers.js';
 import { Cluster } from './cluster.js';
 import { MemoryStorageKind, type StorageKind } from './node-storage.js';
-import { swarmOptions, type SwarmOptions } from './options.js';
+import { swarmOptions, watchOptions, type SwarmOptions } from './options.js';
 
 export interface RunOptions {
   /** Cluster size (1–7); drawn from the seed when absent. */
@@ -17,6 +17,11 @@ export interface RunOptions {
   log?: (line: string) => void;
   /** Membership changes on every seed with 2+ machines (the swarm otherwise picks ~30% of them). */
   membership?: boolean;
+  /**
+   * Watch mode: nodes also apply the operations to an MVCC store with watchers, clients watch, and
+   * the watch checker judges every watch at the end (the options are drawn from the seed too).
+   */
+  watch?: boolean;
   /** Overrides of the drawn options (tests use this to shorten runs). */
   tweak?: (o: SwarmOptions) => void;
 }
@@ -40,6 +45,13 @@ export interface SeedStats {
   compactions: number;
   confChanges: number;
   pauses: number;
+  /** Watch mode: revisions committed, watches opened, resumed, events read, refusals, compacted. */
+  revisions: bigint;
+  watches: number;
+  watchResumes: number;
+  watchEvents: number;
+  watchRefusals: number;
+  watchCompacted: number;
 }
 
 export interface SeedResult {
@@ -50,6 +62,8 @@ export interface SeedResult {
 
 /** The new acknowledged operations the liveness phase requires. */
 const LIVENESS_ACKS = 3;
+/** Watch mode: every watch must be caught up and read within this many units after liveness. */
+const WATCH_DRAIN_UNITS = 5000;
 
 async function storageKind(name: 'wal' | 'memory'): Promise<StorageKind> {
   if (name === 'memory') return new MemoryStorageKind();
@@ -72,6 +86,7 @@ export async function runSeed(seed: number, opts: RunOptions = {}): Promise<Seed
   const prng = new Prng(seed);
   const swarm = swarmOptions(prng.fork(), opts.nodes);
   if (opts.membership === true && swarm.nodes >= 2 && swarm.membershipRate === 0) swarm.membershipRate = 0.02;
+  if (opts.watch === true) swarm.watch = watchOptions(prng.fork());
   opts.tweak?.(swarm);
   const c = new Cluster(prng.fork(), swarm, await storageKind(opts.storage ?? 'wal'), opts.log);
   opts.log?.(`seed ${seed} options ${JSON.stringify(swarm)}`);
@@ -87,6 +102,7 @@ export async function runSeed(seed: number, opts: RunOptions = {}): Promise<Seed
     await c.enterLiveness();
     failure = await runLiveness(c, swarm.livenessUnits);
     c.checkLogMatching();
+    if (failure === undefined && c.watch !== undefined) failure = await finishWatches(c);
   } catch (err) {
     failure = describeError(err);
   }
@@ -109,6 +125,12 @@ export async function runSeed(seed: number, opts: RunOptions = {}): Promise<Seed
     compactions: sum(c.nodes.map((n) => n.stats.snapshots)),
     confChanges: c.checkers.stats.confChanges,
     pauses: c.stats.pauses,
+    revisions: c.history?.maxRev ?? 0n,
+    watches: c.watch?.stats.watches ?? 0,
+    watchResumes: c.watch?.stats.resumed ?? 0,
+    watchEvents: c.watch?.stats.events ?? 0,
+    watchRefusals: c.watch?.stats.refusals ?? 0,
+    watchCompacted: c.watch?.stats.compacted ?? 0,
   };
   if (failure !== undefined) opts.log?.(`FAILED at ${c.clock.now}: ${failure}`);
   return failure === undefined
@@ -135,4 +157,22 @@ async function runLiveness(c: Cluster, bound: number): Promise<string | undefine
   }
   c.checkers.checkAcked(c.members().map((n) => ({ id: n.id, ops: n.sm?.ops ?? new Set<string>() })));
   return `liveness: the healed core ${c.core.join(',')} did not converge within ${bound} units`;
+}
+
+/**
+ * Watch mode, after liveness: clients read everything and refuse nothing until every watch on a
+ * live node is caught up with its store; each then gets a progress notification at its progress,
+ * and the checker judges every watch against the committed history.
+ */
+async function finishWatches(c: Cluster): Promise<string | undefined> {
+  const w = c.watch!;
+  w.drain(c.members().filter((n) => n.up));
+  for (let t = 0; t < WATCH_DRAIN_UNITS; t++) {
+    await c.unit();
+    if (!w.settled()) continue;
+    w.finalProgress();
+    w.check(c.history!.history());
+    return undefined;
+  }
+  return `watch liveness: watches not caught up within ${WATCH_DRAIN_UNITS} units: ${w.describeUnsettled()}`;
 }

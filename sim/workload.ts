@@ -36,6 +36,8 @@ export class Workload {
   private readonly clients: Client[] = [];
   /** When false, no new operations start (retries continue). */
   active = true;
+  /** Draws a new operation's value (watch mode: an MVCC command, watch-ops.ts). */
+  drawValue: (() => number) | undefined;
   readonly stats = { proposed: 0, dropped: 0, acked: 0, ackedSinceMark: 0 };
 
   constructor(
@@ -74,7 +76,8 @@ export class Workload {
         c.pending.size < this.opts.maxOutstanding &&
         this.prng.chance(this.opts.proposeRate)
       ) {
-        const op = { client: c.id, seq: c.nextSeq++, value: this.prng.nextUint32() };
+        const value = this.drawValue?.() ?? this.prng.nextUint32();
+        const op = { client: c.id, seq: c.nextSeq++, value };
         this.propose(now, c, op, nodes);
       }
     }
