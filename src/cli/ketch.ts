@@ -16,6 +16,7 @@ import { GrpcServer } from '../platform/grpc-server.js';
 import { bindService } from '../api/grpc/bind.js';
 import { requireLeaderInterceptor } from '../api/grpc/interceptors.js';
 import { kvService } from '../api/grpc/kv-service.js';
+import { leaseService } from '../api/grpc/lease-service.js';
 import { clusterService, maintenanceService } from '../api/grpc/maintenance-service.js';
 import { bindWatchService } from '../api/grpc/watch-service.js';
 import { createHttpHandler } from '../api/http/handler.js';
@@ -146,7 +147,7 @@ async function run(config: ServerConfig, warnings: string[], notices: string[]):
   bindWatchService(grpc, server, bindOpts, {
     progressNotifyIntervalMs: config.experimentalWatchProgressNotifyIntervalMs,
   });
-  bindService(grpc, LeaseService, {}, bindOpts);
+  bindService(grpc, LeaseService, leaseService(server), bindOpts);
   bindService(grpc, AuthService, {}, bindOpts);
 
   for (const u of config.listenClientUrls) {

@@ -8,6 +8,8 @@ import type { Backend, WriteTx } from '../backend/index.js';
 import type {
   AlarmResponse,
   DeleteRangeResponse,
+  LeaseGrantResponse,
+  LeaseRevokeResponse,
   PutResponse,
   TxnRequest,
   TxnResponse,
@@ -26,8 +28,11 @@ import { AlarmStore } from './alarms.js';
 import { decodeConfState, encodeConfState } from './conf-state-codec.js';
 import { MemberStore, parseMemberJson, type Member } from './members.js';
 import { applyDeleteRange, applyPut, applyTxn, checkPutLease } from './apply-kv.js';
+import { applyLeaseRequest, monotonicClock } from './apply-lease.js';
+import type { Clock } from '../base/index.js';
+import { Lessor, minLeaseTtlSeconds } from '../lease/index.js';
 import type { Event } from '../mvcc/index.js';
-import type { LeaseLookup, ReadView } from './kv-view.js';
+import type { ReadView } from './kv-view.js';
 import { MvccAdapter } from './mvcc-adapter.js';
 import { costTxn } from './quota.js';
 
@@ -36,6 +41,8 @@ export interface ApplyResult {
   deleteRange?: DeleteRangeResponse;
   txn?: TxnResponse;
   alarm?: AlarmResponse;
+  leaseGrant?: LeaseGrantResponse;
+  leaseRevoke?: LeaseRevokeResponse;
   /** For a compaction: resolves when the obsolete revisions are physically gone. */
   compactionDone?: Promise<void>;
   /** For a conf change: the members after it. */
@@ -84,13 +91,22 @@ export function readAppliedMeta(be: Backend): { index: bigint; term: bigint; con
 /** Applied batches between two reads of the backend's bytes in use. */
 const USED_BYTES_REFRESH_BATCHES = 64;
 
-/** No lease exists until the Lease service grants one; every nonzero lease ID is unknown. */
-const noLeases: LeaseLookup = { exists: () => false };
+/** What the Applier needs of the member's options. */
+export interface ApplierOptions {
+  memberId: bigint;
+  /** For the minimum lease TTL (1.5 election timeouts); defaults 1000 and 100 ms. */
+  electionMs?: number;
+  heartbeatMs?: number;
+  /** The leader-side lease clock (default: monotonic time). */
+  leaseClock?: Clock;
+}
 
 export class Applier {
   readonly kv: MvccAdapter;
   readonly alarms: AlarmStore;
   readonly members: MemberStore;
+  /** Leases and their keys, rebuilt from this backend (lessor first, so the store can attach keys). */
+  readonly lessor: Lessor;
   private applied: bigint;
   private confStateValue: ConfState;
   /** Set once a conf change removed this member. */
@@ -111,7 +127,7 @@ export class Applier {
 
   constructor(
     private readonly storage: { backend: Backend },
-    private readonly opts: { memberId: bigint },
+    private readonly opts: ApplierOptions,
     private readonly logger: Logger,
   ) {
     const be = storage.backend;
@@ -123,7 +139,12 @@ export class Applier {
       const b = tx.get('meta', META_CONF_STATE);
       return b === undefined ? emptyConfState() : decodeConfState(b);
     });
-    this.kv = MvccAdapter.open(be, logger, (p) => this.track(p));
+    this.lessor = Lessor.open(be, {
+      minTtlSeconds: minLeaseTtlSeconds(opts.electionMs ?? 1000, opts.heartbeatMs ?? 100),
+      clock: opts.leaseClock ?? monotonicClock,
+      logger,
+    });
+    this.kv = MvccAdapter.open(be, logger, (p) => this.track(p), this.lessor);
     this.usedBytesEstimate = be.sizeInUseBytes();
     logger.info('opened backend', {
       'consistent-index': this.applied,
@@ -153,7 +174,7 @@ export class Applier {
     const noWrite = (): never => {
       throw new AssertionError('a read-only txn asked to write');
     };
-    return applyTxn(this.kv.readView(), noWrite, r, noLeases).resp;
+    return applyTxn(this.kv.readView(), noWrite, r, this.lessor).resp;
   }
 
   /**
@@ -210,11 +231,12 @@ export class Applier {
   private applyOne(tx: WriteTx, req: InternalRaftRequest): ApplyResult {
     try {
       // While NOSPACE is raised every member refuses writes that would grow the store.
-      if (this.noSpace && (req.put !== undefined || (req.txn !== undefined && costTxn(req.txn) > 0))) {
+      const grows = req.put !== undefined || req.leaseGrant !== undefined;
+      if (this.noSpace && (grows || (req.txn !== undefined && costTxn(req.txn) > 0))) {
         return { err: new EtcdError(Err.noSpace) };
       }
       if (req.put !== undefined) {
-        checkPutLease(req.put, noLeases);
+        checkPutLease(req.put, this.lessor);
         return this.kv.inWrite(tx, (w) => ({ put: applyPut(w, req.put!) }));
       }
       if (req.deleteRange !== undefined) {
@@ -223,10 +245,12 @@ export class Applier {
       if (req.txn !== undefined) {
         const txn = req.txn;
         // The txn's compares and checks read the state before it; its ops then run in one write.
-        const res = applyTxn(this.kv.readView(), () => this.kv.beginWrite(tx), txn, noLeases);
+        const res = applyTxn(this.kv.readView(), () => this.kv.beginWrite(tx), txn, this.lessor);
         this.kv.endWrite();
         return { txn: res.resp };
       }
+      const leased = applyLeaseRequest(tx, req, this.lessor, this.kv);
+      if (leased !== undefined) return leased;
       if (req.compaction !== undefined) {
         const done = this.kv.compact(tx, req.compaction.revision);
         if (req.compaction.revision > this.batchCompactRev) this.batchCompactRev = req.compaction.revision;

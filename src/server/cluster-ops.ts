@@ -173,6 +173,8 @@ export async function moveLeader(s: EtcdServer, transferee: bigint): Promise<voi
     'transferee-member-id': idString(transferee),
   });
   const start = Date.now();
+  // The new leader continues every lease from what is left of it, not from a second-old checkpoint.
+  await s.leases.checkpointAll().catch(() => undefined);
   s.raft.node.transferLeader(transferee);
   s.raft.kick();
   while (s.raft.lead !== transferee) {
@@ -222,6 +224,7 @@ export async function transferLeadershipOnStop(s: EtcdServer): Promise<void> {
   }
   if (best === undefined) return;
   s.logger.info('leadership transfer starting', { 'transferee-member-id': idString(best) });
+  await s.leases.checkpointAll().catch(() => undefined);
   s.raft.node.transferLeader(best);
   s.raft.kick();
   const deadline = Date.now() + 2 * s.electionMs;

@@ -36,6 +36,8 @@ import { RaftNode } from './raft-node.js';
 import { ReadIndexer } from './read-index.js';
 import { Snapshots } from './snapshots.js';
 import type { MemberStorage } from './storage.js';
+import { LeaseServer } from './leases.js';
+import type { Clock } from '../base/index.js';
 import { immediateSchedule, PausableSchedule, type Schedule } from './watch-schedule.js';
 
 export interface ServerOptions {
@@ -64,6 +66,8 @@ export interface ServerOptions {
   initialClusterState?: 'new' | 'existing';
   /** Runs the watchable store's catch-up steps (default: setImmediate; the simulator: its queue). */
   watchSchedule?: Schedule;
+  /** The leader's lease clock (default: monotonic time). */
+  leaseClock?: Clock;
 }
 
 export class EtcdServer {
@@ -79,6 +83,8 @@ export class EtcdServer {
   private readonly ids: IdGenerator;
   private readonly proposals: Proposals;
   readonly reads: ReadIndexer;
+  /** Leases: grant/revoke through raft, keepalives and TimeToLive on the leader, its expiry loop. */
+  readonly leases: LeaseServer;
   readonly heartbeatMs: number;
   readonly electionMs: number;
   private knownPeers = new Map<bigint, string>();
@@ -183,10 +189,28 @@ export class EtcdServer {
       this.electionMs,
       this.requestTimeoutMs,
     );
+    this.leases = new LeaseServer(this.applier.lessor, {
+      memberId: this.memberId,
+      logger,
+      electionMs: this.electionMs,
+      heartbeatMs: this.heartbeatMs,
+      requestTimeoutMs: this.requestTimeoutMs,
+      transport,
+      isLeader: () => this.raft.isLeader,
+      leaderId: () => this.raft.lead,
+      term: () => this.raft.term,
+      propose: (body) => this.propose(body),
+      confirmLeadership: () => this.reads.wait(),
+      waitApplied: () => this.reads.waitApplied(this.raft.commitIndex),
+      header: () => this.header(this.revision),
+      nextId: () => this.ids.next(),
+      checkRunning: () => this.checkRunning(),
+    });
   }
 
   private async start(): Promise<void> {
     this.proposals.start();
+    this.leases.start();
     await this.transport.start({
       process: (m) => this.raft.step(m),
       receiveSnapshot: (m, body) => this.snapshots.receive(m, body),
@@ -195,6 +219,7 @@ export class EtcdServer {
         this.snapshots.reported(id);
         this.raft.reportSnapshot(id, ok);
       },
+      serveLease: (path, body) => this.leases.serveLease(path, body),
     });
     for (const m of this.opts.initialCluster ?? []) if (!this.applier.members.has(m.id)) this.setPeer(m);
     this.syncPeers();
@@ -356,6 +381,7 @@ export class EtcdServer {
   }
 
   private onSoftState(ss: SoftState): void {
+    this.leases.roleChanged(this.raft.isLeader);
     const prev = this.lastLead;
     this.lastLead = ss.lead;
     if (ss.lead === prev) return;
@@ -382,6 +408,7 @@ export class EtcdServer {
       return this.raft.node.applyConfChange(cc);
     });
     this.proposals.applied(results);
+    this.leases.applied(entries);
     this.applier.noteApplied(entries);
     assert(this.applier.appliedIndex <= this.raft.commitIndex, 'applied index passed the commit index');
     if (confChanged) this.syncPeers();
@@ -436,6 +463,7 @@ export class EtcdServer {
     await this.raft.stop();
     await this.snapshots.idle();
     this.watchable.close();
+    this.leases.stop();
     const err = new EtcdError(Err.stopped);
     this.proposals.stop(err);
     this.reads.stop(err);

@@ -2,16 +2,26 @@
 // inside the batch's backend transaction; compaction jobs started by apply are tracked so a
 // graceful stop can wait for them. The events of a batch's write transactions are collected for
 // the watchable store (handed over once the batch committed), which must see every revision once.
+// Every put and delete also keeps the lessor's key attachments in step with the keys' lease field
+// (etcd's kvstore_txn does the same), and reopening the store re-attaches every leased key.
 import { AssertionError, assert, type Logger } from '../base/index.js';
 import type { Backend, WriteTx } from '../backend/index.js';
 import { KVStore, type Event, type TxnWrite } from '../mvcc/index.js';
 import type { RangeOptions, RangeResult, ReadView, WriteView } from './kv-view.js';
+
+/** The lessor's side of key attachments (lease/lessor.ts). */
+export interface LeaseAttachments {
+  /** False when there is no such lease. */
+  attach(id: bigint, key: Uint8Array): boolean;
+  detach(id: bigint, key: Uint8Array): boolean;
+}
 
 class StoreWriteView implements WriteView {
   changed = false;
   constructor(
     readonly txn: TxnWrite,
     readonly firstRev: bigint,
+    private readonly leases: LeaseAttachments,
   ) {}
 
   get rev(): bigint {
@@ -24,14 +34,19 @@ class StoreWriteView implements WriteView {
 
   put(key: Uint8Array, value: Uint8Array, lease: bigint): bigint {
     this.changed = true;
-    this.txn.put(key, value, lease);
+    const prev = this.txn.put(key, value, lease);
+    if (prev !== undefined && prev.lease !== 0n && prev.lease !== lease) this.leases.detach(prev.lease, key);
+    if (lease !== 0n && !this.leases.attach(lease, key)) {
+      throw new AssertionError(`put attached key to lease ${lease} that does not exist`);
+    }
     return this.txn.rev;
   }
 
   deleteRange(key: Uint8Array, end: Uint8Array): { deleted: number; rev: bigint } {
-    const deleted = this.txn.deleteRange(key, end).length;
-    if (deleted > 0) this.changed = true;
-    return { deleted, rev: this.txn.rev };
+    const gone = this.txn.deleteRange(key, end);
+    for (const kv of gone) if (kv.lease !== 0n) this.leases.detach(kv.lease, kv.key);
+    if (gone.length > 0) this.changed = true;
+    return { deleted: gone.length, rev: this.txn.rev };
   }
 }
 
@@ -43,12 +58,25 @@ export class MvccAdapter {
   private constructor(
     readonly store: KVStore,
     private readonly track: (p: Promise<void>) => void,
+    private readonly leases: LeaseAttachments,
   ) {
     if (store.resumedCompaction !== undefined) track(store.resumedCompaction.done);
   }
 
-  static open(backend: Backend, logger: Logger, track: (p: Promise<void>) => void): MvccAdapter {
-    return new MvccAdapter(KVStore.open(backend, { logger }), track);
+  /** Opens the store over `backend`, attaching every live leased key to `leases` (opened first). */
+  static open(
+    backend: Backend,
+    logger: Logger,
+    track: (p: Promise<void>) => void,
+    leases: LeaseAttachments,
+  ): MvccAdapter {
+    let orphans = 0;
+    const onRestoreLeasedKey = (key: Uint8Array, lease: bigint): void => {
+      if (!leases.attach(lease, key)) orphans++;
+    };
+    const store = KVStore.open(backend, { logger, onRestoreLeasedKey });
+    if (orphans > 0) logger.error('failed to attach keys to their leases', { keys: orphans });
+    return new MvccAdapter(store, track, leases);
   }
 
   get currentRev(): bigint {
@@ -71,7 +99,7 @@ export class MvccAdapter {
 
   beginWrite(tx: WriteTx): WriteView {
     assert(this.active === undefined, 'a write view is already open');
-    this.active = new StoreWriteView(this.store.write(tx), this.store.firstRev);
+    this.active = new StoreWriteView(this.store.write(tx), this.store.firstRev, this.leases);
     return this.active;
   }
 

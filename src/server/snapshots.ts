@@ -161,6 +161,7 @@ export class Snapshots {
       await server.storage.swapBackend(receivedBackendPath(server.storage.snapDir, index));
       server.applier = new Applier(server.storage, server.opts, server.logger);
       server.applier.watch = server.watchable;
+      server.leases.recovered(server.applier.lessor);
       server.watchable.rebind(server.applier.kv.store);
     } finally {
       server.watchSchedule.resume();
