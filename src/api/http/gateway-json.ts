@@ -368,7 +368,10 @@ export function goQuoteBytes(b: Uint8Array): string {
  */
 export function goBase64Decode(src: Uint8Array): Uint8Array {
   const text = Buffer.from(src).toString('latin1');
-  if (text.length % 4 === 0 && CLEAN_B64.test(text)) return Buffer.from(text, 'base64');
+  if (text.length % 4 === 0 && CLEAN_B64.test(text)) {
+    const buf = Buffer.from(text, 'base64');
+    return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+  }
   const out: number[] = [];
   let si = 0;
   const bad = (at: number): GoJsonError => new GoJsonError(`illegal base64 data at input byte ${at}`);
