@@ -1,5 +1,6 @@
 // Physical compaction (etcd's kvstore_compaction.go): after the index has been compacted at rev,
-// delete from the `key` bucket every revision <= rev that the index no longer keeps, in batches,
+// delete from the `key` bucket every revision < rev that the index no longer keeps (and nothing at
+// rev itself, so that a watch from rev sees all of it), in batches,
 // each batch its own backend write transaction, yielding between batches so the store keeps
 // serving. The last batch writes finishedCompactRev; until then scheduledCompactRev (written with
 // the compaction request) > finishedCompactRev tells KVStore.open to resume. Rerunning a batch is
@@ -67,7 +68,12 @@ export class CompactionRun implements CompactionJob {
       const next = backend.write((tx) => {
         const entries = tx.range('key', last, end, batchLimit);
         for (const e of entries) {
-          if (this.keep.has(revId(bytesToRev(e.key)))) continue;
+          const r = bytesToRev(e.key);
+          // Records at exactly the compaction revision stay (only tombstones are not kept by the
+          // index): a watch may start at the compaction revision, as etcd allows and clients do
+          // when resuming from compact_revision, and must then get that revision's deletes too.
+          // The next compaction, above this one, removes them.
+          if (r.main === this.rev || this.keep.has(revId(r))) continue;
           tx.delete('key', e.key);
           this.deleted++;
         }

@@ -128,10 +128,26 @@ function replaceStore(env: Env, rng: Prng): void {
   env.ws.rebind(env.kv);
 }
 
+/** Revisions the store was compacted at: their events' prev_kv is gone with the revision before. */
+const compactRevsOf = new WeakMap<Env, Set<bigint>>();
+
+/**
+ * The readable stream with prev_kv left out of events at a compaction revision: a watcher that
+ * reads such a revision back from the store after the compaction cannot get it (nor does etcd).
+ */
+function comparable(env: Env, lines: string[]): string[] {
+  const revs = compactRevsOf.get(env);
+  if (revs === undefined) return lines;
+  return lines.map((l) => {
+    const m = /@(\d+)=/.exec(l);
+    return m !== null && revs.has(BigInt(m[1]!)) ? l.replace(/ prev=.*$/, '') : l;
+  });
+}
+
 function checkProgress(env: Env, sink: RandomSink, tracked: readonly Tracked[], seed: number): void {
   for (const t of tracked) {
-    const got = show(sink.received(t.w));
-    const want = show(expected(env.log, t.w.spec, t.from, t.w.progressRev));
+    const got = comparable(env, show(sink.received(t.w)));
+    const want = comparable(env, show(expected(env.log, t.w.spec, t.from, t.w.progressRev)));
     assert.deepEqual(got, want, `seed ${seed}: stream of a watcher through its progress ${t.w.progressRev}`);
   }
 }
@@ -202,6 +218,9 @@ class Run {
     const rev = BigInt(this.rng.intBetween(lo, Number(kv.currentRev)));
     this.job = kv.backend.write((tx) => kv.compact(tx, rev));
     this.env.ws.compacted(rev);
+    const revs = compactRevsOf.get(this.env) ?? new Set<bigint>();
+    revs.add(rev);
+    compactRevsOf.set(this.env, revs);
     // Half the time the physical deletion happens at once, half the time later.
     if (this.rng.chance(0.5)) await this.job.done;
   }
@@ -271,17 +290,17 @@ function verify(env: Env, sink: RandomSink, tracked: readonly Tracked[], seed: n
         `seed ${seed}: compacted with the store's compaction revision`,
       );
       assert.ok(
-        w.progressRev + 1n <= c,
-        `seed ${seed}: compacted though it needed ${w.progressRev + 1n} > ${c}`,
+        w.progressRev + 1n < c,
+        `seed ${seed}: compacted though it needed ${w.progressRev + 1n} >= ${c}`,
       );
     } else if (!t.canceled) {
       assert.equal(w.synced, true, `seed ${seed}: a live watcher ends synced`);
       assert.equal(w.progressRev, env.kv.currentRev);
     }
-    const got = show(sink.received(w));
+    const got = comparable(env, show(sink.received(w)));
     assert.deepEqual(
       got,
-      show(expected(env.log, w.spec, t.from, w.progressRev)),
+      comparable(env, show(expected(env.log, w.spec, t.from, w.progressRev))),
       `seed ${seed}: final stream`,
     );
   }

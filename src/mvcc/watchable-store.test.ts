@@ -172,23 +172,39 @@ void describe('WatchableStore', () => {
     assert.equal(sink.received(w).length, 7);
   });
 
-  void it('compacts a watcher whose start is compacted from a step, never inside watch()', async () => {
+  void it('compacts a watcher whose start is below the compaction revision from a step, never inside watch()', async () => {
     const env = makeEnv();
     for (let i = 0; i < 5; i++) put(env, 'c', `${i}`);
     const job = env.kv.backend.write((tx) => env.kv.compact(tx, 4n));
     await job.done;
     env.ws.compacted(4n);
     const sink = new Recorder();
+    const below = watch(env, sink, spec('c', '', { startRev: 3n }));
     const atCompaction = watch(env, sink, spec('c', '', { startRev: 4n }));
-    const after = watch(env, sink, spec('c', '', { startRev: 5n }));
     assert.equal(sink.compactions.size, 0);
     assert.equal(env.ws.watcherCount, 2);
     drain(env);
-    assert.equal(sink.compactions.get(atCompaction), 4n);
-    assert.equal(sink.compactions.has(after), false);
-    assert.equal(env.ws.cancel(atCompaction), false, 'a compacted watcher is gone');
-    assert.deepEqual(show(sink.received(after)), ['PUT c@5=3', 'PUT c@6=4']);
+    assert.equal(sink.compactions.get(below), 4n);
+    assert.equal(sink.compactions.has(atCompaction), false, 'etcd serves a start equal to the compaction');
+    assert.equal(env.ws.cancel(below), false, 'a compacted watcher is gone');
+    assert.deepEqual(show(sink.received(atCompaction)), ['PUT c@4=2', 'PUT c@5=3', 'PUT c@6=4']);
     assert.equal(env.ws.watcherCount, 1);
+  });
+
+  void it('a watch from the compaction revision replays a delete made at exactly that revision', async () => {
+    const env = makeEnv();
+    put(env, 'd', 'x');
+    put(env, 'e', 'y');
+    del(env, 'd');
+    const job = env.kv.backend.write((tx) => env.kv.compact(tx, 4n));
+    await job.done;
+    env.ws.compacted(4n);
+    put(env, 'd', 'z');
+    const sink = new Recorder();
+    const w = watch(env, sink, spec('d', '', { startRev: 4n }));
+    drain(env);
+    assert.equal(sink.compactions.has(w), false);
+    assert.deepEqual(show(sink.received(w)), ['DEL d@4=', 'PUT d@5=z']);
   });
 
   void it('compacts an unsynced watcher overtaken by a compaction between its steps', () => {

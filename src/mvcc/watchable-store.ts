@@ -12,10 +12,11 @@
 //   so notify() calls between steps can neither skip nor repeat a revision for them.
 // - A watcher whose sink refuses a batch (deliver returns false) becomes a victim holding no
 //   events; resume() puts it back in the unsynced group from progressRev + 1.
-// - A watcher that still needs a revision at or below the compaction revision is compacted (told
-//   through sink.compacted and removed) by a step, never synchronously. etcd 3.4 serves a start
-//   equal to the compaction revision, but the backend no longer holds all of that revision (a
-//   tombstone at it, for one, is gone), so such a watcher would miss events: here it is compacted.
+// - A watcher that still needs a revision below the compaction revision is compacted (told
+//   through sink.compacted and removed) by a step, never synchronously. A start equal to the
+//   compaction revision is served, as etcd serves it (clients resume from compact_revision); the
+//   physical compaction keeps every record at its own revision (compaction.ts), tombstones
+//   included, so that revision is replayed whole, which etcd 3.4 does not do for deletes.
 // - Events are shared: one StoredEvent goes to every watcher it concerns. Its `event.prevKv` may be
 //   set because another watcher asked for it; a sink must send encoded(spec.prevKv), never read
 //   event.prevKv for a watcher that did not ask.
@@ -191,7 +192,7 @@ export class WatchableStore implements WatcherHome {
 
   /**
    * The KVStore was replaced (snapshot install): every watcher becomes unsynced from
-   * progressRev + 1 against the new store (compacted if that is at or below its compaction).
+   * progressRev + 1 against the new store (compacted if that is below its compaction).
    */
   rebind(kv: KVStore): void {
     assert(!this.inSinks, 'rebind called from inside a sink callback');
@@ -336,7 +337,7 @@ export class WatchableStore implements WatcherHome {
     const compacted: StoreWatcher[] = [];
     let low: bigint | undefined;
     for (const w of this.unsynced.toArray()) {
-      if (w.next <= compactRev) {
+      if (w.next < compactRev) {
         this.unsynced.delete(w);
         w.state = GONE;
         compacted.push(w);
