@@ -125,6 +125,11 @@ void describe('watch checker: streams that keep the guarantees', () => {
     assert.equal(r.ok && r.summary.compactedAt, 3n);
   });
 
+  void it('accepts a watch from the compaction revision itself, which etcd still serves', () => {
+    const r = checkWatch(history, watch(spec({ startRev: 3n }), created(5n), events(A2, DA)));
+    assert.equal(r.ok && r.summary.events, 2);
+  });
+
   void it('accepts a watch resumed at last seen + 1 on another member', () => {
     const first = watch(spec(), created(), events(A1), events(A2));
     const second = watch(spec({ startRev: 4n }), created(5n), events(DA, A3));
@@ -210,12 +215,21 @@ void describe('watch checker: each broken guarantee is caught', () => {
     assert.equal(v.guarantee, 'compaction');
     assert.equal(
       v.message,
-      'canceled with compact_revision 3, but it had been given everything through 4 and needed no revision at or below 3',
+      'canceled with compact_revision 3, but it had been given everything through 4 and needed no revision below 3',
     );
-    const wrongRev = watch(spec(), created(5n), resp({ canceled: true, compactRevision: 2n }));
+    const atTheEdge = watch(
+      spec({ startRev: 3n }),
+      created(5n),
+      resp({ canceled: true, compactRevision: 3n }),
+    );
+    assert.match(
+      violation(checkWatch(history, atTheEdge)).message,
+      /everything through 2 and needed no revision below 3/,
+    );
+    const wrongRev = watch(spec(), created(5n), resp({ canceled: true, compactRevision: 4n }));
     assert.match(
       violation(checkWatch(history, wrongRev)).message,
-      /^compact_revision 2 is not a revision the store was compacted at \(3\)/,
+      /^compact_revision 4 is not a revision the store was compacted at \(3\)/,
     );
     const stale = watch(
       spec(),

@@ -1,6 +1,7 @@
 // The watch checker: validates what one watcher was sent against the committed history, for the
 // simulator (sim/watch-*.ts) and the end-to-end tests (test/e2e), which is why it imports nothing
-// but types and its own helpers (watch-checker-expected.ts). The guarantees are etcd's (its "watch guarantees" page), plus the compaction rule:
+// but types and its own helpers (watch-checker-expected.ts). The guarantees are etcd's (its "watch
+// guarantees" page), plus the compaction rule:
 // - ordered: events ascend by revision, and within a revision in sub-revision order;
 // - unique: no event is delivered twice;
 // - reliable: no gap — every matching event from the start up to what the watcher was later given
@@ -8,9 +9,10 @@
 // - atomic: one revision's events come in one response (one fragment group with fragment);
 // - bookmarkable: a progress notification at R means every matching event <= R was delivered;
 // - resumable: a watch resumed at (last seen + 1) continues exactly (checkResumedWatch);
-// - compaction: canceled with compact_revision only when the watcher still needed a revision at or
-//   below it, with a compaction revision the store really had; a watch whose start was already
-//   compacted when it was created is never given events.
+// - compaction: canceled with compact_revision only when the watcher still needed a revision below
+//   it (as in etcd, the compaction revision itself is still served: clients resume from it), with
+//   a compaction revision the store really had; a watch whose start was below a compaction
+//   already applied when it was created is never given events.
 // Responses have the shape of etcdserverpb.WatchResponse, so decoded gRPC responses can be passed
 // as they are. A progress notification is a response that is neither created nor canceled and has
 // no events; it claims its header revision. The first violation is returned with the response
@@ -246,7 +248,7 @@ class StreamChecker {
     this.cursor = { rev: this.start, idx: 0 };
     if (this.spec.startRev > 0n && h !== undefined) {
       const c = compactedBefore(this.history, h);
-      if (this.start <= c) this.startCompacted = c;
+      if (this.start < c) this.startCompacted = c;
     }
     if (r.canceled) this.onCanceled(r, 0);
   }
@@ -256,11 +258,11 @@ class StreamChecker {
     const c = r.compactRevision;
     if (c === 0n) return;
     const need = this.cursor.rev;
-    if (need > c) {
+    if (need >= c) {
       this.fail(
         'compaction',
         i,
-        `canceled with compact_revision ${c}, but it had been given everything through ${need - 1n} and needed no revision at or below ${c}`,
+        `canceled with compact_revision ${c}, but it had been given everything through ${need - 1n} and needed no revision below ${c}`,
       );
     }
     const all = this.history.compactions;
