@@ -4,7 +4,6 @@
 // server under test get the same requests and must answer equally, header IDs and raft term aside.
 import { describe, it, before, after } from 'node:test';
 import { target } from './harness.js';
-import { leaseServiceMissing } from './pending.js';
 import { Code } from './grpc-wire.js';
 import {
   Rpc,
@@ -275,8 +274,7 @@ void describe(`differential: etcd 3.4 vs ${target()} (Txn)`, () => {
   });
 
   void it(
-    'leases in txns: LEASE compares on leased keys, puts with a lease (needs LeaseGrant)',
-    { skip: leaseServiceMissing() },
+    'leases in txns: LEASE compares on leased keys, puts with a lease',
     async () => {
       await d.same(LeaseGrant, { TTL: 600n, ID: 0x77n });
       await d.same(Txn, { success: [put('ls/a', 'leased', { lease: 0x77n }), put('ls/b', 'plain')] });

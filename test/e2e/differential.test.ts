@@ -4,7 +4,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { target } from './harness.js';
-import { leaseServiceMissing } from './pending.js';
 import { Code } from './grpc-wire.js';
 import { Rpc } from './etcd-pb.js';
 import { Differential, k } from './diff-helpers.js';
@@ -187,8 +186,7 @@ void describe(`differential: etcd 3.4 vs ${target()} (KV)`, () => {
   });
 
   void it(
-    'put with leases: attach, keep with ignore_lease, revoke deletes the keys (needs the Lease service)',
-    { skip: leaseServiceMissing() },
+    'put with leases: attach, keep with ignore_lease, revoke deletes the keys',
     async () => {
       const notFound = 'etcdserver: requested lease not found';
       await d.same(LeaseGrant, { TTL: 600n, ID: 0x1234n });
