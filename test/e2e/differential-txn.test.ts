@@ -273,25 +273,22 @@ void describe(`differential: etcd 3.4 vs ${target()} (Txn)`, () => {
     await d.same(Range, { key: k('\0'), rangeEnd: k('\0') });
   });
 
-  void it(
-    'leases in txns: LEASE compares on leased keys, puts with a lease',
-    async () => {
-      await d.same(LeaseGrant, { TTL: 600n, ID: 0x77n });
-      await d.same(Txn, { success: [put('ls/a', 'leased', { lease: 0x77n }), put('ls/b', 'plain')] });
-      for (const key of ['ls/a', 'ls/b', 'ls/zz']) {
-        for (const result of results) {
-          for (const v of [0n, 0x77n, 0x78n]) {
-            await d.same(Txn, { compare: [cmp(key, 'LEASE', result, v)], success: [get(key)] });
-          }
+  void it('leases in txns: LEASE compares on leased keys, puts with a lease', async () => {
+    await d.same(LeaseGrant, { TTL: 600n, ID: 0x77n });
+    await d.same(Txn, { success: [put('ls/a', 'leased', { lease: 0x77n }), put('ls/b', 'plain')] });
+    for (const key of ['ls/a', 'ls/b', 'ls/zz']) {
+      for (const result of results) {
+        for (const v of [0n, 0x77n, 0x78n]) {
+          await d.same(Txn, { compare: [cmp(key, 'LEASE', result, v)], success: [get(key)] });
         }
       }
-      await d.same(Txn, { compare: [cmp('ls/', 'LEASE', CompareResult.EQUAL, 0x77n, 'ls0')] });
-      await d.same(Txn, {
-        success: [put('ls/b', 'b2', { ignoreLease: true }), put('ls/a', 'a2', { ignoreLease: true })],
-      });
-      await d.same(Range, { key: k('ls/'), rangeEnd: k('ls0') });
-    },
-  );
+    }
+    await d.same(Txn, { compare: [cmp('ls/', 'LEASE', CompareResult.EQUAL, 0x77n, 'ls0')] });
+    await d.same(Txn, {
+      success: [put('ls/b', 'b2', { ignoreLease: true }), put('ls/a', 'a2', { ignoreLease: true })],
+    });
+    await d.same(Range, { key: k('ls/'), rangeEnd: k('ls0') });
+  });
 
   void it('etcdctl txn -i output agrees', async () => {
     const input = [

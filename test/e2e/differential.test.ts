@@ -185,29 +185,26 @@ void describe(`differential: etcd 3.4 vs ${target()} (KV)`, () => {
     await d.same(Range, { key: k('\0'), rangeEnd: k('\0') });
   });
 
-  void it(
-    'put with leases: attach, keep with ignore_lease, revoke deletes the keys',
-    async () => {
-      const notFound = 'etcdserver: requested lease not found';
-      await d.same(LeaseGrant, { TTL: 600n, ID: 0x1234n });
-      await d.expect(
-        LeaseGrant,
-        { TTL: 600n, ID: 0x1234n },
-        Code.FAILED_PRECONDITION,
-        'etcdserver: lease already exists',
-      );
-      await d.same(Put, { key: k('l/1'), value: k('v1'), lease: 0x1234n });
-      await d.same(Put, { key: k('l/2'), value: k('v2'), lease: 0x1234n });
-      await d.same(Put, { key: k('l/1'), value: k('v1b'), ignoreLease: true, prevKv: true });
-      await d.same(Put, { key: k('l/2'), value: k('v2b'), prevKv: true });
-      await d.same(Range, { key: k('l/'), rangeEnd: k('l0') });
-      await d.same(LeaseRevoke, { ID: 0x1234n });
-      await d.same(Range, { key: k('l/'), rangeEnd: k('l0') });
-      await d.expect(LeaseRevoke, { ID: 0x1234n }, Code.NOT_FOUND, notFound);
-      await d.expect(Put, { key: k('l/1'), value: k('v'), lease: 0x1234n }, Code.NOT_FOUND, notFound);
-      await d.same(Range, { key: k('\0'), rangeEnd: k('\0'), revision: -1n });
-    },
-  );
+  void it('put with leases: attach, keep with ignore_lease, revoke deletes the keys', async () => {
+    const notFound = 'etcdserver: requested lease not found';
+    await d.same(LeaseGrant, { TTL: 600n, ID: 0x1234n });
+    await d.expect(
+      LeaseGrant,
+      { TTL: 600n, ID: 0x1234n },
+      Code.FAILED_PRECONDITION,
+      'etcdserver: lease already exists',
+    );
+    await d.same(Put, { key: k('l/1'), value: k('v1'), lease: 0x1234n });
+    await d.same(Put, { key: k('l/2'), value: k('v2'), lease: 0x1234n });
+    await d.same(Put, { key: k('l/1'), value: k('v1b'), ignoreLease: true, prevKv: true });
+    await d.same(Put, { key: k('l/2'), value: k('v2b'), prevKv: true });
+    await d.same(Range, { key: k('l/'), rangeEnd: k('l0') });
+    await d.same(LeaseRevoke, { ID: 0x1234n });
+    await d.same(Range, { key: k('l/'), rangeEnd: k('l0') });
+    await d.expect(LeaseRevoke, { ID: 0x1234n }, Code.NOT_FOUND, notFound);
+    await d.expect(Put, { key: k('l/1'), value: k('v'), lease: 0x1234n }, Code.NOT_FOUND, notFound);
+    await d.same(Range, { key: k('\0'), rangeEnd: k('\0'), revision: -1n });
+  });
 
   void it('delete: counts, prev_kv, ranges, prefixes, from-key, nothing to delete', async () => {
     for (const key of ['del/a', 'del/b', 'del/c', 'del/d', 'del0', 'dem'])

@@ -232,16 +232,13 @@ void describe(`etcd3 npm client against ${target()}`, () => {
     assert.equal(await client.get('cp/k').string(), 'new');
   });
 
-  void it(
-    'leases: keys attached to a granted lease vanish on revoke',
-    async () => {
-      const lease = client.lease(600, { autoKeepAlive: false });
-      const id = await lease.grant();
-      await lease.put('lease/a').value('1');
-      const kv = (await client.get('lease/a').exec()).kvs[0]!;
-      assert.equal(kv.lease, id);
-      await lease.revoke();
-      assert.equal(await client.get('lease/a').string(), null);
-    },
-  );
+  void it('leases: keys attached to a granted lease vanish on revoke', async () => {
+    const lease = client.lease(600, { autoKeepAlive: false });
+    const id = await lease.grant();
+    await lease.put('lease/a').value('1');
+    const kv = (await client.get('lease/a').exec()).kvs[0]!;
+    assert.equal(kv.lease, id);
+    await lease.revoke();
+    assert.equal(await client.get('lease/a').string(), null);
+  });
 });
