@@ -187,11 +187,11 @@ void describe('WatchStream', () => {
     assert.equal(store.live.size, 1);
   });
 
-  void it('events carry prev_kv only for watchers that asked, under the store revision', () => {
+  void it('events carry prev_kv only for watchers that asked, under the batch revision', () => {
     const { store, out, stream, create } = setup();
     create({ watchId: 1n, prevKv: true });
     create({ watchId: 2n });
-    store.currentRev = 12n;
+    store.currentRev = 14n;
     const events = [putEvent('k', 11n), putEvent('k', 12n)];
     const batch: WatchBatch = { events, rev: 12n };
     out.take();

@@ -238,8 +238,14 @@ export class WatchStream implements WatchSink {
     );
   }
 
+  /**
+   * The header claims batch.rev: the revision through which this watcher now has everything. That
+   * is the store's revision (as etcd sends) whenever the watcher is synced or caught up in one
+   * step; in a longer catch-up etcd would claim its current revision before the later steps, and a
+   * client resuming from header + 1 (the etcd3 npm client does) would miss events.
+   */
   private sendEvents(entry: StreamWatch, batch: WatchBatch): void {
-    const rev = this.host.watchable.currentRev;
+    const rev = batch.rev;
     const term = this.host.term;
     const withPrev = (entry.flags & PREV_KV) !== 0;
     const events = batch.events.map((e) => e.encoded(withPrev));
