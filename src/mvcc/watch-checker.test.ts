@@ -130,6 +130,16 @@ void describe('watch checker: streams that keep the guarantees', () => {
     assert.equal(r.ok && r.summary.events, 2);
   });
 
+  void it('accepts a missing prevKv only where the previous value was compacted away', () => {
+    const withPrev = spec({ startRev: 3n, prevKv: true });
+    const atCompaction = resp({ header: { revision: 5n }, events: [bare(A2), DA] });
+    assert.equal(checkWatch(history, watch(withPrev, created(5n), atCompaction)).ok, true);
+    const afterIt = resp({ header: { revision: 5n }, events: [A2, bare(DA)] });
+    const v = violation(checkWatch(history, watch(withPrev, created(5n), afterIt)));
+    assert.equal(v.guarantee, 'valid');
+    assert.match(v.message, /^DELETE "a" .* prev none differs from the committed DELETE "a"/);
+  });
+
   void it('accepts a watch resumed at last seen + 1 on another member', () => {
     const first = watch(spec(), created(), events(A1), events(A2));
     const second = watch(spec({ startRev: 4n }), created(5n), events(DA, A3));
@@ -267,8 +277,8 @@ void describe('watch checker: each broken guarantee is caught', () => {
       violation(checkWatch(history, watch(spec(), created(), events(B1)))).message,
       /PUT "b" .* does not match the watch/,
     );
-    const wantsPrev = spec({ startRev: 3n, prevKv: true });
-    assert.equal(violation(checkWatch(history, watch(wantsPrev, created(), events(A2)))).guarantee, 'valid');
+    const wantsPrev = spec({ startRev: 4n, prevKv: true });
+    assert.equal(violation(checkWatch(history, watch(wantsPrev, created(), events(DA)))).guarantee, 'valid');
   });
 
   void it('protocol: no created response first, a response after the cancel, fragments nobody asked for', () => {

@@ -9,6 +9,8 @@
 // - atomic: one revision's events come in one response (one fragment group with fragment);
 // - bookmarkable: a progress notification at R means every matching event <= R was delivered;
 // - resumable: a watch resumed at (last seen + 1) continues exactly (checkResumedWatch);
+// - valid: only committed events the watch matches, prev_kv as asked (absent only where etcd
+//   leaves it out too: the previous value was compacted away);
 // - compaction: canceled with compact_revision only when the watcher still needed a revision below
 //   it (as in etcd, the compaction revision itself is still served: clients resume from it), with
 //   a compaction revision the store really had; a watch whose start was below a compaction
@@ -390,7 +392,7 @@ class StreamChecker {
     const xs = this.xs.at(rev);
     let found: number | undefined;
     for (let idx = 0; idx < xs.length; idx++) {
-      if (!sameEvent(xs[idx]!.event, e)) continue;
+      if (!this.matches(xs[idx]!, e)) continue;
       if (found === undefined) found = idx;
       if (!this.delivered.has(`${rev}.${idx}`)) {
         found = idx;
@@ -410,11 +412,23 @@ class StreamChecker {
     this.fail('valid', i, `${describeEvent(e)} ${why}`);
   }
 
+  /**
+   * `e` is the expected event `x`. A missing prevKv is accepted only where etcd also leaves it out:
+   * the previous value, below the event's revision, was compacted away (some compaction reached
+   * the event's revision).
+   */
+  private matches(x: Expected, e: Event): boolean {
+    if (sameEvent(x.event, e)) return true;
+    if (e.prevKv !== undefined || x.event.prevKv === undefined) return false;
+    if (!this.history.compactions.some((p) => p.compactRev >= x.rev)) return false;
+    return sameEvent({ type: x.event.type, kv: x.event.kv }, e);
+  }
+
   /** The first response at or after `from` that carries the expected event `x`. */
   private findLater(x: Expected, from: number): number | undefined {
     const rs = this.watch.responses;
     for (let j = from; j < rs.length; j++) {
-      if (rs[j]!.events.some((e) => e.kv?.modRevision === x.rev && sameEvent(e, x.event))) return j;
+      if (rs[j]!.events.some((e) => e.kv?.modRevision === x.rev && this.matches(x, e))) return j;
     }
     return undefined;
   }
