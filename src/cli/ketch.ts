@@ -17,6 +17,11 @@ import { bindService } from '../api/grpc/bind.js';
 import { requireLeaderInterceptor } from '../api/grpc/interceptors.js';
 import { kvService } from '../api/grpc/kv-service.js';
 import { leaseService } from '../api/grpc/lease-service.js';
+import { lockService } from '../api/grpc/lock-service.js';
+import { electionService } from '../api/grpc/election-service.js';
+import { KvClient } from '../server/concurrency/index.js';
+import { LockService } from '../generated/v3lockpb.js';
+import { ElectionService } from '../generated/v3electionpb.js';
 import { clusterService, maintenanceService } from '../api/grpc/maintenance-service.js';
 import { bindWatchService } from '../api/grpc/watch-service.js';
 import { createHttpHandler } from '../api/http/handler.js';
@@ -149,6 +154,10 @@ async function run(config: ServerConfig, warnings: string[], notices: string[]):
   });
   bindService(grpc, LeaseService, leaseService(server), bindOpts);
   bindService(grpc, AuthService, {}, bindOpts);
+  // etcd serves v3lock and v3election over an in-process client of the member (v3client).
+  const concurrency = new KvClient(server);
+  bindService(grpc, LockService, lockService(server, concurrency), bindOpts);
+  bindService(grpc, ElectionService, electionService(server, concurrency), bindOpts);
 
   for (const u of config.listenClientUrls) {
     await grpc.listen(Number(u.port), listenHost(u));
