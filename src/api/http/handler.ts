@@ -22,6 +22,9 @@ function json(status: number, body: unknown): HttpReply {
   return { status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
 }
 
+/** Go's http.Error adds this to its plain-text answers. */
+const NOSNIFF = { 'x-content-type-options': 'nosniff' };
+
 function text(status: number, body: string, headers: Record<string, string> = {}): HttpReply {
   return { status, headers: { 'content-type': 'text/plain; charset=utf-8', ...headers }, body };
 }
@@ -44,12 +47,12 @@ export async function handleHttp(server: EtcdServer, method: string, path: strin
   const url = new URL(path, 'http://localhost');
   switch (url.pathname) {
     case '/health': {
-      if (method !== 'GET') return text(405, 'Method Not Allowed\n', { allow: 'GET' });
+      if (method !== 'GET') return text(405, 'Method Not Allowed\n', { allow: 'GET', ...NOSNIFF });
       const { healthy } = await health(server, url);
       return json(healthy ? 200 : 503, { health: healthy ? 'true' : 'false' });
     }
     case '/version':
-      if (method !== 'GET') return text(405, 'Method Not Allowed\n', { allow: 'GET' });
+      if (method !== 'GET') return text(405, 'Method Not Allowed\n', { allow: 'GET', ...NOSNIFF });
       return json(200, { etcdserver: ETCD_SERVER_VERSION, etcdcluster: ETCD_CLUSTER_VERSION });
     case '/metrics':
       return {
@@ -58,7 +61,7 @@ export async function handleHttp(server: EtcdServer, method: string, path: strin
         body: renderMetrics(server),
       };
     default:
-      return text(404, '404 page not found\n');
+      return text(404, '404 page not found\n', NOSNIFF);
   }
 }
 
