@@ -34,6 +34,28 @@ test('fixed seeds pass with every cluster size from 1 to 7', async () => {
   assert.deepEqual(failures, []);
 });
 
+// Watch mode (MVCC stores, watch clients, the watch checker): seeds picked for their traffic —
+// compactions, refused deliveries, resumptions — that take about 2 s of CPU together.
+const WATCH_SEEDS = [
+  2000034, 2000041, 2000045, 2000047, 2000048, 2000050, 2000051, 2000053, 2000055, 2000056, 2000058,
+];
+
+test('fixed seeds pass every watch check (--watch)', async () => {
+  const failures: string[] = [];
+  for (const seed of WATCH_SEEDS) {
+    const r = await runSeed(seed, { watch: true });
+    if (!r.ok) failures.push(`seed ${seed} --watch: ${r.failure}`);
+  }
+  assert.deepEqual(failures, []);
+});
+
+test('a watch-mode seed replays exactly', async () => {
+  const a = await runSeed(2000028, { watch: true });
+  const b = await runSeed(2000028, { watch: true });
+  assert.ok(a.stats.watchEvents > 0 && a.stats.watchCompacted > 0 && a.stats.watchRefusals > 0);
+  assert.deepEqual(a, b);
+});
+
 test('a seed replays exactly', async () => {
   const a = await runSeed(4242, { nodes: 5 });
   const b = await runSeed(4242, { nodes: 5 });

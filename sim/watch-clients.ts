@@ -296,14 +296,15 @@ export class WatchClients {
 
   /**
    * Starts the final drain: clients read everything, refuse nothing and start nothing more than,
-   * on each given node, a watch of every key from just after its compaction (the whole history
-   * the node keeps) and a random one.
+   * on each given node, a watch of every key from its compaction revision (the whole history the
+   * node keeps) and a random one.
    */
   drain(nodes: readonly SimNode[]): void {
     this.draining = true;
     for (const n of nodes) {
       const kv = n.mvcc!.kv;
-      const from = kv.compactRev + 1n > 1n ? kv.compactRev + 1n : 1n;
+      // From the compaction revision itself: the oldest revision a store still serves.
+      const from = kv.compactRev > 1n ? kv.compactRev : 1n;
       const all = new Uint8Array([0]);
       const spec = {
         key: all,
