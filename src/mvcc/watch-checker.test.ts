@@ -3,10 +3,12 @@
 // and a message naming the event.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { WatchResponse } from '../generated/etcdserverpb.js';
 import type { Event, KeyValue } from '../generated/mvccpb.js';
 import {
   checkResumedWatch,
   checkWatch,
+  historyFromEvents,
   type ObservedResponse,
   type ObservedWatch,
   type WatchCheck,
@@ -138,6 +140,24 @@ void describe('watch checker: streams that keep the guarantees', () => {
     const v = violation(checkWatch(history, watch(withPrev, created(5n), afterIt)));
     assert.equal(v.guarantee, 'valid');
     assert.match(v.message, /^DELETE "a" .* prev none differs from the committed DELETE "a"/);
+  });
+
+  void it('takes decoded etcdserverpb.WatchResponse messages and a history built from events as they are', () => {
+    const wire = [
+      WatchResponse.create({
+        header: { clusterId: 1n, memberId: 2n, revision: 1n, raftTerm: 2n },
+        created: true,
+      }),
+      WatchResponse.create({
+        header: { clusterId: 1n, memberId: 2n, revision: 6n, raftTerm: 2n },
+        events: [B1, A2],
+      }),
+    ].map((m) => WatchResponse.decode(WatchResponse.encode(m)));
+    const built = historyFromEvents([A1, B1, A2, DA, C1, A3], history.compactions);
+    assert.deepEqual(built, history);
+    const r = checkWatch(built, watch(spec({ ...PREFIX_ALL, startRev: 3n, prevKv: true }), ...wire));
+    assert.equal(r.ok && r.summary.claimedThrough, 3n);
+    assert.throws(() => historyFromEvents([A1, DA]), /events jump from revision 2 to 4/);
   });
 
   void it('accepts a watch resumed at last seen + 1 on another member', () => {

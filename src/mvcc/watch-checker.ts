@@ -114,6 +114,26 @@ export class WatchViolationError extends Error {
   }
 }
 
+/**
+ * The history from every event of revisions 2.. in order, as a watch of every key from revision 1
+ * with prev_kv returns them (how an end-to-end test learns the committed history).
+ */
+export function historyFromEvents(
+  events: readonly Event[],
+  compactions: readonly CompactionPoint[] = [],
+): WatchHistory {
+  const revisions: { rev: bigint; events: Event[] }[] = [];
+  for (const e of events) {
+    const rev = e.kv?.modRevision;
+    if (rev === undefined) throw new Error('an event without a kv');
+    const last = revisions[revisions.length - 1];
+    if (last?.rev === rev) last.events.push(e);
+    else if (rev === (last?.rev ?? 1n) + 1n) revisions.push({ rev, events: [e] });
+    else throw new Error(`events jump from revision ${last?.rev ?? 1n} to ${rev}`);
+  }
+  return { revisions, compactions };
+}
+
 export interface CheckWatchOptions {
   /** This watch resumes an earlier one (events before its start are then a resumption failure). */
   resumed?: boolean;
