@@ -181,6 +181,7 @@ async function run(config: ServerConfig, warnings: string[], notices: string[]):
     stopping = true;
     logger.info('received signal; shutting down', { signal });
     void (async () => {
+      gateway.close();
       await grpc.close();
       await transferLeadershipOnStop(server).catch(() => undefined);
       await server.stop();

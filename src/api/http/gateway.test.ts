@@ -77,8 +77,9 @@ methods.set('/etcdserverpb.Watch/Watch', {
 
 let server: http.Server;
 let base: string;
+let gw: JsonGateway;
 before(async () => {
-  const gw = new JsonGateway({ lookup: (p) => methods.get(p), maxRequestBytes: 64 });
+  gw = new JsonGateway({ lookup: (p) => methods.get(p), maxRequestBytes: 64 });
   server = http.createServer((req, res) => gw.serve(req, res, new URL(req.url!, 'http://x').pathname));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -177,6 +178,7 @@ void test('Grpc-Timeout: a malformed one is refused; when one passes the call is
 function openStream(path: string): {
   req: http.ClientRequest;
   lines: () => Promise<string>;
+  rest: () => string;
   done: Promise<number>;
 } {
   let buf = '';
@@ -202,7 +204,7 @@ function openStream(path: string): {
     buf = buf.slice(i + 1);
     return line;
   };
-  return { req, lines, done };
+  return { req, lines, rest: () => buf, done };
 }
 
 void test('a bidi stream answers each request object as it arrives, as {"result": ...} lines', async () => {
@@ -244,6 +246,18 @@ void test('the client going away cancels the stream', async () => {
   s.req.destroy();
   while (seen.aborted === undefined) await new Promise((r) => setTimeout(r, 5));
   assert.ok(seen.aborted instanceof GrpcError && seen.aborted.code === Status.CANCELLED);
+});
+
+void test('close() ends open streams with Unavailable "transport is closing"', async () => {
+  const s = openStream('/v3/watch');
+  s.req.write('{"create_request":{"key":"YQ=="}}');
+  assert.equal(await s.lines(), '{"result":{"created":true}}');
+  gw.close();
+  assert.equal(await s.done, 200);
+  assert.equal(
+    s.rest(),
+    '{"error":{"grpc_code":14,"http_code":503,"message":"transport is closing","http_status":"Service Unavailable"}}',
+  );
 });
 
 void test("cleanPath is Go's: dots resolved, slashes collapsed, a trailing slash kept", () => {

@@ -12,7 +12,6 @@
 import type { Logger } from '../../base/log.js';
 import { silentLogger } from '../../base/log.js';
 import { GrpcError, isGrpcError, Status } from '../../base/grpc-status.js';
-import type { MessageCodec } from '../../generated/wire.js';
 import { codecOf, messageToJson } from './gateway-codec.js';
 import { GatewayCall, JsonBodyReader, tooLarge, type GatewayMethod } from './gateway-call.js';
 import {
@@ -36,7 +35,6 @@ export interface JsonGatewayOptions {
   logger?: Logger;
 }
 
-type Codec = MessageCodec<Record<string, unknown>>;
 const FRAME = 5;
 
 /** What a handler's failure is to the client: a GrpcError as is, anything else Unknown (as gRPC does). */
@@ -47,6 +45,8 @@ function asGrpcError(e: unknown): GrpcError {
 
 export class JsonGateway {
   private readonly logger: Logger;
+  /** Calls under way, ended by close(). */
+  private readonly open = new Set<GatewayCall>();
 
   constructor(private readonly opts: JsonGatewayOptions) {
     this.logger = opts.logger ?? silentLogger;
@@ -64,7 +64,7 @@ export class JsonGateway {
       return writeError(res, asGrpcError(e), false);
     }
     const m = route.method;
-    const run = m.requestStream ? this.clientStreaming(route, req, call) : this.serverSide(route, req, call);
+    const run = m.requestStream ? this.clientStreaming(route, call) : this.serverSide(route, call);
     run.catch((e: unknown) => {
       this.logger.error('gateway request failed', { path, error: String(e) });
       if (!res.headersSent) writeError(res, asGrpcError(e), false);
@@ -103,47 +103,54 @@ export class JsonGateway {
   }
 
   /** Unary and server-streaming methods: one request object, read like a unary one. */
-  private async serverSide(route: GatewayRoute, req: GatewayRequest, call: GatewayCall): Promise<void> {
-    const res = callResponse(call);
+  private async serverSide(route: GatewayRoute, call: GatewayCall): Promise<void> {
     const codec = codecOf(route.method.request.typeName);
     let bytes: Uint8Array;
     try {
-      bytes = (await readOne(call, codec)) ?? codec.encode(codec.create());
+      bytes = (await call.body.nextMessage(codec)) ?? codec.encode(codec.create());
     } catch (e) {
-      if (e instanceof GoJsonError)
-        return writeError(res, new GrpcError(Status.INVALID_ARGUMENT, e.message), false);
-      throw e;
+      if (!(e instanceof GoJsonError)) throw e;
+      return writeError(call.res, new GrpcError(Status.INVALID_ARGUMENT, e.message), false);
     }
     if (bytes.length > this.opts.maxRequestBytes) {
-      return writeError(res, tooLarge(bytes.length, this.opts.maxRequestBytes), true);
+      return writeError(call.res, tooLarge(bytes.length, this.opts.maxRequestBytes), true);
     }
     const m = this.method(route);
-    const stop = this.watchCall(call, res);
+    if (m.kind === 'unary') return this.run(route, call, () => m.handler(bytes, call));
+    if (m.kind === 'serverStream') return this.run(route, call, () => m.handler(bytes, call));
+    throw new GrpcError(Status.INTERNAL, `gateway: ${route.method.path} is registered as ${m.kind}`);
+  }
+
+  /** Client- and bidi-streaming methods: the body is a stream of request objects. */
+  private async clientStreaming(route: GatewayRoute, call: GatewayCall): Promise<void> {
+    const codec = codecOf(route.method.request.typeName);
     try {
-      if (m.kind === 'unary')
-        await this.unary(
-          route,
-          call,
-          res,
-          invoke(() => m.handler(bytes, call)),
-        );
-      else if (m.kind === 'serverStream')
-        await streamOutcome(
-          call,
-          invoke(() => m.handler(bytes, call)),
-        );
-      else throw new GrpcError(Status.INTERNAL, `gateway: ${route.method.path} is not a unary method`);
+      call.setFirst(await call.body.nextMessage(codec));
+    } catch (e) {
+      // The gateway's first Send fails before the stream exists: a plain error, code Unknown.
+      if (!(e instanceof GoJsonError)) throw e;
+      return writeError(call.res, new GrpcError(Status.UNKNOWN, e.message), false);
+    }
+    const m = this.method(route);
+    if (m.kind === 'bidi') return this.run(route, call, () => m.handler(call));
+    if (m.kind === 'clientStream') return this.run(route, call, () => m.handler(call));
+    throw new GrpcError(Status.INTERNAL, `gateway: ${route.method.path} is registered as ${m.kind}`);
+  }
+
+  /** Runs the method and answers with its outcome, watching for disconnects, deadlines and close(). */
+  private async run(route: GatewayRoute, call: GatewayCall, start: () => unknown): Promise<void> {
+    const stop = this.watchCall(call);
+    try {
+      const pending = invoke(start);
+      if (route.method.responseStream) await streamOutcome(call, pending as Promise<void>);
+      else await this.unary(route, call, pending as Promise<Uint8Array>);
     } finally {
       stop();
     }
   }
 
-  private async unary(
-    route: GatewayRoute,
-    call: GatewayCall,
-    res: GatewayResponse,
-    pending: Uint8Array | Promise<Uint8Array>,
-  ): Promise<void> {
+  private async unary(route: GatewayRoute, call: GatewayCall, pending: Promise<Uint8Array>): Promise<void> {
+    const res = call.res;
     let framed: Uint8Array;
     try {
       framed = await pending;
@@ -160,44 +167,14 @@ export class JsonGateway {
     res.end(body);
   }
 
-  /** Client- and bidi-streaming methods: the body is a stream of request objects. */
-  private async clientStreaming(route: GatewayRoute, req: GatewayRequest, call: GatewayCall): Promise<void> {
-    const res = callResponse(call);
-    const codec = codecOf(route.method.request.typeName);
-    try {
-      call.setFirst(await readOne(call, codec));
-    } catch (e) {
-      // The gateway's first Send fails before the stream exists: a plain error, code Unknown.
-      if (e instanceof GoJsonError) return writeError(res, new GrpcError(Status.UNKNOWN, e.message), false);
-      throw e;
-    }
-    const m = this.method(route);
-    const stop = this.watchCall(call, res);
-    try {
-      if (m.kind === 'bidi')
-        await streamOutcome(
-          call,
-          invoke(() => m.handler(call)),
-        );
-      else if (m.kind === 'clientStream')
-        await this.unary(
-          route,
-          call,
-          res,
-          invoke(() => m.handler(call)),
-        );
-      else throw new GrpcError(Status.INTERNAL, `gateway: ${route.method.path} is not a client stream`);
-    } finally {
-      stop();
-    }
-  }
-
   /** Ends the call when the client goes away or the Grpc-Timeout passes; returns the cleanup. */
-  private watchCall(call: GatewayCall, res: GatewayResponse): () => void {
+  private watchCall(call: GatewayCall): () => void {
+    const res = call.res;
     const onClose = (): void => {
       if (!res.writableFinished) call.clientGone();
     };
     res.on('close', onClose);
+    this.open.add(call);
     let timer: NodeJS.Timeout | undefined;
     if (call.timeoutMs !== undefined) {
       const expire = (): void =>
@@ -207,18 +184,18 @@ export class JsonGateway {
     }
     return () => {
       res.off('close', onClose);
+      this.open.delete(call);
       if (timer !== undefined) clearTimeout(timer);
     };
   }
-}
 
-function callResponse(call: GatewayCall): GatewayResponse {
-  return call.res;
-}
-
-/** The request object of a call, encoded; undefined for an empty body. */
-function readOne(call: GatewayCall, codec: Codec): Promise<Uint8Array | undefined> {
-  return call.body.nextMessage(codec);
+  /**
+   * The server is stopping: every open call ends now (a stream with the status grpc-go reports when
+   * its connection goes, Unavailable "transport is closing"), so no connection holds the stop up.
+   */
+  close(): void {
+    for (const call of [...this.open]) call.expire(new GrpcError(Status.UNAVAILABLE, 'transport is closing'));
+  }
 }
 
 /** Calls a handler; what it throws comes back as a rejection, like what it rejects with. */
