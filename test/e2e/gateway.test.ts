@@ -183,6 +183,11 @@ void describe(`gateway differential: etcd 3.4 vs ${target()}`, () => {
     await d.same('/v3/kv/range', '', { method: 'GET' });
     await d.same('/v3/watch', '', { method: 'PUT' });
     await d.same('/v3/kv/range', '', { method: 'OPTIONS' });
+    // The plain endpoints beside the gateway, under the same access controller.
+    await d.same('/health', '', { method: 'GET' });
+    await d.same('/version', '', { method: 'GET' });
+    await d.same('/health', '', { method: 'POST' });
+    await d.same('/health/', '', { method: 'GET' });
   });
 
   void it('headers: Grpc-Metadata-Hasleader, an invalid or expired Grpc-Timeout', async () => {

@@ -49,7 +49,9 @@ export async function handleHttp(server: EtcdServer, method: string, path: strin
     case '/health': {
       if (method !== 'GET') return text(405, 'Method Not Allowed\n', { allow: 'GET', ...NOSNIFF });
       const { healthy } = await health(server, url);
-      return json(healthy ? 200 : 503, { health: healthy ? 'true' : 'false' });
+      // etcd writes it without a content type, so Go's sniffing calls it text/plain.
+      const body = JSON.stringify({ health: healthy ? 'true' : 'false' });
+      return text(healthy ? 200 : 503, body);
     }
     case '/version':
       if (method !== 'GET') return text(405, 'Method Not Allowed\n', { allow: 'GET', ...NOSNIFF });
@@ -57,7 +59,7 @@ export async function handleHttp(server: EtcdServer, method: string, path: strin
     case '/metrics':
       return {
         status: 200,
-        headers: { 'content-type': 'text/plain; version=0.0.4' },
+        headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' },
         body: renderMetrics(server),
       };
     default:
@@ -133,7 +135,7 @@ export function createHttpHandler(
     if (path.startsWith('/v3/') && opts.gateway !== undefined) return opts.gateway.serve(req, res, path);
     handleHttp(server, req.method ?? 'GET', url).then(
       (reply) => {
-        writeHead(res, reply.status, reply.headers);
+        writeHead(res, reply.status, { ...reply.headers, 'content-length': Buffer.byteLength(reply.body) });
         res.end(reply.body);
       },
       (err: unknown) => {
