@@ -18,6 +18,13 @@
 // (swarm options), cluster.ts (the world, one time unit at a time), run.ts (`runSeed`), main.ts
 // (the CLI; the only file here that may use node:*).
 //
-// May import: src/base, src/raft, src/wal (and the other layers, which it does not need yet).
+// Watch mode (`--watch`, issue #5): every node also applies the operations to an MVCC KVStore with
+// a WatchableStore (watch-store.ts; watch-ops.ts says what an operation means to it), simulated
+// clients watch through bounded streams with refusals, progress requests, cancels, moves and
+// resumption after crashes (watch-clients.ts), the committed MVCC history is checked across nodes
+// (watch-history.ts), and at the end every watch goes through src/mvcc/watch-checker.ts.
+//
+// May import: src/base, src/raft, src/wal, src/backend, src/mvcc, src/generated (and the other
+// layers, which it does not need yet).
 export { runSeed, type RunOptions, type SeedResult, type SeedStats } from './run.js';
 export { SimFailure } from './checkers.js';

@@ -84,7 +84,10 @@ async function main(): Promise<void> {
       const s = r.stats;
       process.stdout.write(
         `seed ${seed}: ${s.nodes} nodes, ${s.units} units, ${s.leaders} leaders, committed ${s.maxCommitted}, ` +
-          `${s.acked} acked, ${s.crashes} crashes, ${s.partitions} partition changes, ${s.messages} messages\n`,
+          `${s.acked} acked, ${s.crashes} crashes, ${s.partitions} partition changes, ${s.messages} messages` +
+          (args.watch
+            ? `; ${s.revisions} revisions, ${s.mvccCompactions} mvcc compactions, ${s.watches} watches, ${s.watchEvents} events read\n`
+            : '\n'),
       );
     }
   }
@@ -98,7 +101,7 @@ async function main(): Promise<void> {
   );
   if (args.watch) {
     process.stdout.write(
-      `watch: ${t('revisions')} revisions, ${t('watches')} watches, ${t('watchResumes')} resumptions, ` +
+      `watch: ${t('revisions')} revisions, ${t('mvccCompactions')} mvcc compactions, ${t('watches')} watches, ${t('watchResumes')} resumptions, ` +
         `${t('watchEvents')} events read, ${t('watchRefusals')} refused deliveries, ${t('watchCompacted')} watches compacted\n`,
     );
   }

@@ -45,8 +45,9 @@ export interface SeedStats {
   compactions: number;
   confChanges: number;
   pauses: number;
-  /** Watch mode: revisions committed, watches opened, resumed, events read, refusals, compacted. */
+  /** Watch mode: revisions and MVCC compactions committed; watches opened, resumed, events read, refusals, compacted. */
   revisions: bigint;
+  mvccCompactions: number;
   watches: number;
   watchResumes: number;
   watchEvents: number;
@@ -126,6 +127,7 @@ export async function runSeed(seed: number, opts: RunOptions = {}): Promise<Seed
     confChanges: c.checkers.stats.confChanges,
     pauses: c.stats.pauses,
     revisions: c.history?.maxRev ?? 0n,
+    mvccCompactions: c.history?.compactionCount ?? 0,
     watches: c.watch?.stats.watches ?? 0,
     watchResumes: c.watch?.stats.resumed ?? 0,
     watchEvents: c.watch?.stats.events ?? 0,

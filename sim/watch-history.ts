@@ -26,6 +26,11 @@ export class WatchHistoryRecorder implements MvccObserver {
   private readonly compactions = new Map<bigint, CompactionPoint | undefined>();
   maxRev = 1n;
 
+  /** Compaction entries that compacted (refused ones aside). */
+  get compactionCount(): number {
+    return [...this.compactions.values()].filter((p) => p !== undefined).length;
+  }
+
   onApplied(id: bigint, index: bigint, rev: bigint, events: readonly Event[]): void {
     this.checkRev(id, index, rev, 'applying');
     if (events.length === 0) return;
