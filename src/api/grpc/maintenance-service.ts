@@ -62,16 +62,18 @@ export function maintenanceService(server: EtcdServer) {
       return { header: server.header(h.currentRev), hash: h.hash, compactRevision: h.compactRev };
     },
     async Alarm(r: AlarmRequest): Promise<AlarmResponse> {
+      // etcd 3.4 answers Alarm and MoveLeader without a header (its apply and its maintenance
+      // server build the bare response).
       if (r.action === AlarmRequest_AlarmAction.GET) {
         await server.linearizableReadNotify();
-        return { header: server.header(server.revision), alarms: server.alarms };
+        return { alarms: server.alarms };
       }
       const res = await server.propose({ alarm: r });
-      return { header: server.header(server.revision), alarms: res.alarm?.alarms ?? [] };
+      return { alarms: res.alarm?.alarms ?? [] };
     },
     async MoveLeader(r: MoveLeaderRequest): Promise<MoveLeaderResponse> {
       await moveLeader(server, r.targetID);
-      return { header: server.header(server.revision) };
+      return {};
     },
   };
 }
@@ -81,7 +83,8 @@ function pbMember(m: Member): PbMember {
 }
 
 export function clusterService(server: EtcdServer) {
-  const header = () => server.header(server.revision);
+  // etcd's cluster server fills the header without a revision.
+  const header = () => server.header(0n);
   return {
     async MemberAdd(r: MemberAddRequest): Promise<MemberAddResponse> {
       const { member, members } = await addMember(server, r.peerURLs, r.isLearner);
