@@ -13,6 +13,7 @@ import { stopAllServers } from './servers.js';
 import { parseOptions, USAGE, type BenchOptions } from './options.js';
 import { runRaftBench } from './raft.js';
 import { runWatchBench } from './watch.js';
+import { runLeaseBench } from './lease.js';
 import { countFailures, renderMarkdown, type BenchReport } from './report.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
@@ -87,6 +88,15 @@ async function main(): Promise<void> {
   if (argv[0] === 'watch') {
     stopServersOnSignals();
     await runWatchBench(
+      argv.slice(1),
+      commands(argv, process.env.npm_lifecycle_event === 'bench').command,
+      REPO_ROOT,
+    );
+    return;
+  }
+  if (argv[0] === 'lease') {
+    stopServersOnSignals();
+    await runLeaseBench(
       argv.slice(1),
       commands(argv, process.env.npm_lifecycle_event === 'bench').command,
       REPO_ROOT,
