@@ -6,7 +6,8 @@
 //     the keys keysToRevoke named, in the same backend transaction), checkpoint of a remaining TTL,
 //     attach/detach of keys on put/delete. Pure: no clock, no randomness; the `lease` bucket is
 //     written in the caller's transaction in etcd's format (lease-codec.ts: 8-byte big-endian ID →
-//     leasepb.Lease {ID, TTL, RemainingTTL}) and read back by Lessor.open / recover;
+//     leasepb.Lease {ID, TTL, RemainingTTL}) and read back by Lessor.open (a snapshot's new
+//     backend gets a new Lessor);
 //   * the leader side (primary.ts), present only between promote and demote and driven by an
 //     injected Clock: a min-heap of revoke deadlines (lease-queue.ts), renewals, TimeToLive, the
 //     expired leases the server must propose revokes for (retried until revoked), and the

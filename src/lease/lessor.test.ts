@@ -257,27 +257,3 @@ test('reopening restores leases and checkpoints from the bucket; keys come back 
   assert.equal(again.lookup(-3n)!.remainingTtl, 42n);
   assert.equal(again.lookup(-3n)!.startTtl, 42n);
 });
-
-test('recover replaces every lease with the installed backend’s and keeps waiters honest', async () => {
-  const { l, be } = open();
-  l.promote(0);
-  be.write((tx) => {
-    l.grant(tx, 1n, 10n);
-    l.grant(tx, 2n, 10n);
-  });
-  l.attach(1n, utf8('a'));
-  const gone = l.waitRevoked(1n);
-  const kept = l.waitRevoked(2n);
-  const other = new MemoryBackend();
-  const o = open(other);
-  other.write((tx) => {
-    o.l.grant(tx, 2n, 10n);
-    o.l.grant(tx, 3n, 30n);
-  });
-  l.demote();
-  l.recover(other);
-  assert.deepEqual(l.ids(), [2n, 3n]);
-  assert.equal(await gone, false); // settled by the demote, before the recover
-  assert.equal(await kept, false);
-  assert.equal(l.lookup(2n)!.keyCount, 0);
-});

@@ -56,7 +56,6 @@ const EMPTY = new Uint8Array(0);
 export class Lessor {
   private leases = new Map<bigint, Lease>();
   private primary: Primary | undefined;
-  private promotedGraceMs = 0;
   private readonly revokeWaiters = new Map<bigint, ((revoked: boolean) => void)[]>();
   private readonly minTtl: bigint;
   private readonly logger: Logger;
@@ -71,18 +70,6 @@ export class Lessor {
     const l = new Lessor(opts);
     l.load(backend);
     return l;
-  }
-
-  /**
-   * Replaces all state with the backend's (a snapshot was installed). Attachments are cleared: the
-   * KV store reopened over the same backend re-attaches its keys.
-   */
-  recover(backend: Backend): void {
-    this.leases = new Map();
-    this.load(backend);
-    // A lease the installed state no longer has was revoked as far as anyone waiting is concerned.
-    for (const id of [...this.revokeWaiters.keys()]) this.settleWaitersOf(id, !this.leases.has(id));
-    if (this.primary !== undefined) this.promote(this.promotedGraceMs);
   }
 
   private load(backend: Backend): void {
@@ -205,7 +192,6 @@ export class Lessor {
       this.opts.expiredRetryMs ?? DEFAULT_EXPIRED_RETRY_MS,
       this.opts.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS,
     );
-    this.promotedGraceMs = graceMs;
     for (const id of this.leases.keys()) this.primary.queue(id, graceMs);
     this.primary.schedule((id) => this.leases.get(id));
     this.logger.info('lessor promoted', { leases: this.leases.size, 'grace-ms': graceMs });

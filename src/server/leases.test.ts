@@ -10,7 +10,7 @@ import type { Event } from '../generated/mvccpb.js';
 import { EventType } from '../mvcc/index.js';
 import { PutRequest } from '../generated/etcdserverpb.js';
 import { moveLeader } from './cluster-ops.js';
-import { TestCluster, get, until } from './cluster-test-helpers.js';
+import { TestCluster, get, member, put, until } from './cluster-test-helpers.js';
 import type { EtcdServer } from './etcd-server.js';
 
 class FakeClock {
@@ -20,9 +20,13 @@ class FakeClock {
   }
 }
 
-function withCluster(clock: FakeClock, fn: (c: TestCluster) => Promise<void>) {
+function withCluster(
+  clock: FakeClock,
+  fn: (c: TestCluster) => Promise<void>,
+  extra: ConstructorParameters<typeof TestCluster>[0] = {},
+) {
   return async () => {
-    const c = new TestCluster({ leaseClock: clock });
+    const c = new TestCluster({ leaseClock: clock, ...extra });
     try {
       await fn(c);
     } finally {
@@ -224,4 +228,37 @@ test(
     c.net.isolate(old.memberId, false);
     await until(() => !old.applier.lessor.exists(g.ID));
   }),
+);
+
+test(
+  'a member that catches up by snapshot rebuilds its leases and their keys from the received backend',
+  withCluster(
+    new FakeClock(),
+    async (c) => {
+      await c.startAll([1n, 2n, 3n]);
+      const leader = await c.leader();
+      const lagger = [...c.servers.values()].find((s) => s !== leader)!.memberId;
+      await c.stop(lagger);
+      const g = await leader.leases.grant({ ID: 0n, TTL: 600n });
+      await putLeased(leader, 'la', g.ID);
+      await putLeased(leader, 'lb', g.ID);
+      for (let i = 0; i < 80; i++) await put(leader, `k${i % 7}`, `v${i}`);
+      assert.ok(leader.raft.storage.firstIndex() > 10n, 'the leader compacted its log');
+      const s = await c.start(lagger, [member(1n), member(2n), member(3n)]);
+      await until(() => s.appliedIndex >= leader.appliedIndex);
+      assert.ok(s.snapshots.snapshotIndex > 0n, 'it installed a snapshot');
+      assert.deepEqual(
+        s.applier.lessor
+          .lookup(g.ID)
+          ?.keys()
+          .map((k) => new TextDecoder().decode(k)),
+        ['la', 'lb'],
+      );
+      await s.leases.revoke({ ID: g.ID });
+      assert.equal(await exists(s, 'la'), false);
+      assert.equal(await exists(s, 'lb'), false);
+      assert.equal(s.applier.lessor.exists(g.ID), false);
+    },
+    { snapshotCount: 20, snapshotCatchUpEntries: 5 },
+  ),
 );
