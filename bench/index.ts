@@ -9,6 +9,8 @@
 // start/stop (servers.ts) and clusters of them (cluster.ts), single calls (probe.ts), one measurement (measure.ts), the order of a
 // run (schedule.ts), /proc readers (proc-stats.ts), statistics (stats.ts), flags (options.ts),
 // the report (report.ts) and the entry point (run.ts). fake-grpc-server.ts serves the tests.
+// `npm run bench -- watch` (watch.ts): event latency of many watchers on one key and RSS with
+// 100,000 idle watchers, over a raw HTTP/2 bidi client (watch-h2.ts, watch-codec.ts, watch-*.ts).
 //
 // Invariants: the generator must not be the bottleneck, so requests are pre-encoded, written in
 // one socket write per event-loop turn, and its CPU time is reported beside the server's; every
