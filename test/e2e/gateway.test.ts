@@ -7,7 +7,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { target } from './harness.js';
-import { leaseServiceMissing } from './pending.js';
 import { GatewayDiff, GatewayWatch, byWatchId } from './gateway-helpers.js';
 
 const b64 = (s: string): string => Buffer.from(s, 'latin1').toString('base64');
@@ -224,20 +223,36 @@ void describe(`gateway differential: etcd 3.4 vs ${target()}`, () => {
     },
   );
 
-  void it(
-    'leases: grant with an ID, time-to-live, list, revoke (both paths)',
-    { skip: leaseServiceMissing() },
-    async () => {
-      await d.expect('/v3/lease/grant', J({ ID: '4660', TTL: '600' }), 200);
-      await d.expect('/v3/kv/put', J({ key: b64('leased'), value: b64('v'), lease: '4660' }), 200);
-      await d.same('/v3/lease/timetolive', J({ ID: '4660', keys: true }), { extra: new Set(['TTL']) });
-      await d.same('/v3/kv/lease/timetolive', J({ ID: '4661' }));
-      await d.expect('/v3/lease/leases', '{}', 200);
-      await d.expect('/v3/lease/revoke', J({ ID: '4660' }), 200);
-      await d.expect('/v3/kv/lease/revoke', J({ ID: '4660' }), 404);
-      await d.expect('/v3/lease/grant', J({ ID: '4662', TTL: '9000000001' }), 400);
-    },
-  );
+  void it('leases: grant with an ID, time-to-live, list, revoke (both paths)', async () => {
+    await d.expect('/v3/lease/grant', J({ ID: '4660', TTL: '600' }), 200);
+    await d.expect('/v3/kv/put', J({ key: b64('leased'), value: b64('v'), lease: '4660' }), 200);
+    await d.same('/v3/lease/timetolive', J({ ID: '4660', keys: true }), { extra: new Set(['TTL']) });
+    await d.same('/v3/kv/lease/timetolive', J({ ID: '4661' }));
+    await d.expect('/v3/lease/leases', '{}', 200);
+    await d.expect('/v3/lease/revoke', J({ ID: '4660' }), 200);
+    await d.expect('/v3/kv/lease/revoke', J({ ID: '4660' }), 404);
+    await d.expect('/v3/lease/grant', J({ ID: '4662', TTL: '9000000001' }), 400);
+  });
+
+  void it('lock and election: lock, unlock, campaign, leader, proclaim, resign, errors', async () => {
+    await d.expect('/v3/lease/grant', J({ ID: '4680', TTL: '600' }), 200);
+    // The lock key is name/<lease in hex>, so both servers answer the same key.
+    await d.expect('/v3/lock/lock', J({ name: b64('gw-lock'), lease: '4680' }), 200);
+    await d.expect('/v3/lock/unlock', J({ key: b64('gw-lock/1248') }), 200);
+    await d.expect('/v3/lock/lock', J({ name: b64('gw-lock'), lease: '4681' }), 500);
+    await d.expect('/v3/election/leader', J({ name: b64('gw-elect') }), 500);
+    const camp = await d.expect(
+      '/v3/election/campaign',
+      J({ name: b64('gw-elect'), lease: '4680', value: b64('v1') }),
+      200,
+    );
+    const leader = (JSON.parse(camp.body) as { leader: unknown }).leader;
+    await d.expect('/v3/election/proclaim', J({ leader, value: b64('v2') }), 200);
+    await d.expect('/v3/election/leader', J({ name: b64('gw-elect') }), 200);
+    await d.expect('/v3/election/resign', J({ leader }), 200);
+    await d.expect('/v3/election/proclaim', J({ leader, value: b64('v3') }), 500);
+    await d.expect('/v3/lease/revoke', J({ ID: '4680' }), 200);
+  });
 
   void it('POST /v3/watch: created, historical replay, compacted, filters, prev_kv, ids, cancel, events', async () => {
     // History: w/a at r, w/b at r+1, w/a at r+2; compacted at r+1.
