@@ -252,11 +252,22 @@ void describe(`watch differential: etcd 3.4 vs ${target()}`, () => {
 
   void it('per watch_id the streams agree event by event and in their control fields', () => {
     const ids = new Set<bigint>();
+    const counts: string[] = [];
     for (const s of sides) for (const r of s.main.responses) ids.add(r.watchId);
     for (const id of [...ids].sort((x, y) => (x < y ? -1 : 1))) {
       const [a, b] = sides.map((s) => perWatcher(s.main.responses, id));
       assert.deepStrictEqual(plain(b), plain(a), `watch ${id}: ${d.sut.kind} vs etcd`);
+      counts.push(`${id}: ${a!.length}`);
     }
+    // Non-vacuous: every watcher that was served got events.
+    for (const w of watched[0]!.values())
+      if (w.spec.startRev > 0n && w.id !== -1n)
+        assert.ok(
+          allEvents(sides[0]!.main.responses.filter((r) => r.watchId === w.id)).length > 0 ||
+            sides[0]!.main.responses.some((r) => r.watchId === w.id && r.compactRevision !== 0n),
+          `watch ${w.id} was given events or compacted`,
+        );
+    process.stdout.write(`# responses+events per watch_id (etcd): ${counts.join(', ')}\n`);
     assert.deepStrictEqual(plain(histEvents(sides[1]!)), plain(histEvents(sides[0]!)), 'the histories');
   });
 
