@@ -213,6 +213,15 @@ export class WatchCall {
     return out;
   }
 
+  /** Stops reading responses: HTTP/2 flow control then holds the server back, as a slow client would. */
+  pauseReading(): void {
+    this.stream.pause();
+  }
+
+  resumeReading(): void {
+    this.stream.resume();
+  }
+
   /** Half-closes the request side (the client sends no more requests). */
   endRequests(): void {
     this.stream.end();
