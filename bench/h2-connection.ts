@@ -4,31 +4,15 @@
 // It sends pre-encoded request templates, batches every request issued in one event-loop turn
 // into one socket write, honours the peer's flow control and stream limit, answers SETTINGS and
 // PING, keeps the HPACK decoder in step, and reports every failure (RST_STREAM, GOAWAY, a missing
-// or non-zero grpc-status, a malformed reply) to the call instead of dropping it.
-import net from 'node:net';
-import { HpackDecoder, type HeaderList } from '../src/platform/hpack.js';
-import {
-  DEFAULT_WINDOW,
-  encodeSettings,
-  encodeWindowUpdate,
-  Flag,
-  FRAME_HEADER_BYTES,
-  FrameType,
-  PREFACE,
-  readUint32,
-  type RequestTemplate,
-  Setting,
-  writeFrameHeader,
-  writeUint32,
-} from './h2-frames.js';
+// or non-zero grpc-status, a malformed reply) to the call instead of dropping it. Frame reading,
+// SETTINGS, PING, GOAWAY parsing and HPACK are h2-base.ts, shared with the Watch client.
+import type net from 'node:net';
+import type { HeaderList } from '../src/platform/hpack.js';
+import { H2Base } from './h2-base.js';
+import { type RequestTemplate, writeUint32 } from './h2-frames.js';
 import { GrpcCall, TRANSPORT_ERROR } from './grpc-call.js';
 import { writeDecimal, type PreparedRequest } from './request.js';
 
-/** Our per-stream receive window; replies are small, so streams never need a WINDOW_UPDATE. */
-const STREAM_RECV_WINDOW = 1 << 24;
-/** Our connection receive window, and the unacknowledged bytes at which we top it up. */
-const CONN_RECV_WINDOW = 1 << 30;
-const CONN_RECV_TOPUP = 1 << 20;
 const OUT_CHUNK_BYTES = 64 * 1024;
 
 interface Queued {
@@ -44,43 +28,20 @@ export interface GrpcConnection {
   close(reason?: string): void;
 }
 
-export class H2Connection implements GrpcConnection {
-  private readonly socket: net.Socket;
-  private readonly hpack = new HpackDecoder();
+/** Unary calls; replies are small, so streams never need a WINDOW_UPDATE from us (STREAM_RECV_WINDOW). */
+export class H2Connection extends H2Base implements GrpcConnection {
   private readonly streams = new Map<number, GrpcCall>();
   private readonly queue: Queued[] = [];
   private nextStreamId = 1;
-  private sendWindow = DEFAULT_WINDOW;
-  private peerStreamWindow = DEFAULT_WINDOW;
-  private peerMaxStreams = Infinity;
-  private recvUnacked = 0;
   private out = Buffer.allocUnsafe(OUT_CHUNK_BYTES);
   private outStart = 0;
   private outPos = 0;
   private inData = false;
   private flushQueued = false;
-  private pending: Buffer | null = null;
-  private headerBlock: Buffer[] = [];
-  private headerStream = 0;
-  private headerEndStream = false;
-  private readonly headers: HeaderList = [];
-  private dead: string | null = null;
-  private goAwayLastStream = 0x7fffffff;
 
   private constructor(socket: net.Socket) {
-    this.socket = socket;
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (err) => this.fail(`connection error: ${err.message}`));
-    socket.on('close', () => this.fail('connection closed by peer'));
-    this.writeBytes(PREFACE);
-    this.writeBytes(
-      encodeSettings([
-        [Setting.EnablePush, 0],
-        [Setting.InitialWindowSize, STREAM_RECV_WINDOW],
-      ]),
-    );
-    this.writeBytes(encodeWindowUpdate(0, CONN_RECV_WINDOW - DEFAULT_WINDOW));
+    super(socket);
+    this.start();
     this.flush();
   }
 
@@ -89,37 +50,7 @@ export class H2Connection implements GrpcConnection {
    * SETTINGS frame has arrived, so the first requests already respect its stream limit.
    */
   static connect(host: string, port: number, timeoutMs = 10_000): Promise<H2Connection> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ host, port });
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(new Error(`no HTTP/2 SETTINGS from ${host}:${port} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const onError = (err: Error): void => {
-        clearTimeout(timer);
-        reject(err);
-      };
-      socket.once('error', onError);
-      socket.once('connect', () => {
-        socket.off('error', onError);
-        const conn = new H2Connection(socket);
-        conn.onSettled = (err) => {
-          clearTimeout(timer);
-          if (err === null) resolve(conn);
-          else reject(new Error(err));
-        };
-      });
-    });
-  }
-
-  /** Told once: null when the peer's first SETTINGS arrived, or why the connection died first. */
-  private onSettled: ((err: string | null) => void) | null = null;
-  private settled = false;
-
-  private settle(err: string | null): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.onSettled?.(err);
+    return H2Base.open(host, port, timeoutMs, (socket) => new H2Connection(socket));
   }
 
   get activeStreams(): number {
@@ -146,11 +77,11 @@ export class H2Connection implements GrpcConnection {
   }
 
   private canSend(tpl: RequestTemplate): boolean {
-    return this.sendWindow >= tpl.dataLength && this.streams.size < this.peerMaxStreams;
+    return this.sendWindow >= tpl.dataLength && this.streams.size < this.peerMaxStreamsValue;
   }
 
   private send(call: GrpcCall, tpl: RequestTemplate, key: number): void {
-    if (tpl.dataLength > this.peerStreamWindow) {
+    if (tpl.dataLength > this.peerInitialWindow) {
       call.finish(TRANSPORT_ERROR, `request of ${tpl.dataLength} bytes exceeds the peer's stream window`);
       return;
     }
@@ -174,15 +105,8 @@ export class H2Connection implements GrpcConnection {
     }
   }
 
-  /** Closes the connection; calls still open finish with a transport error. */
-  close(reason = 'connection closed by the client'): void {
-    this.fail(reason);
-    this.socket.destroy();
-  }
-
-  private fail(reason: string): void {
-    if (this.dead === null) this.dead = reason;
-    this.settle(reason);
+  /** The connection failed: calls still open or queued finish with a transport error. */
+  protected failStreams(reason: string): void {
     const calls = [...this.streams.values(), ...this.queue.map((q) => q.call)];
     this.streams.clear();
     this.queue.length = 0;
@@ -205,7 +129,7 @@ export class H2Connection implements GrpcConnection {
     return p;
   }
 
-  private writeBytes(b: Uint8Array): void {
+  protected write(b: Uint8Array): void {
     const p = this.reserve(b.length);
     this.out.set(b, p);
   }
@@ -219,134 +143,47 @@ export class H2Connection implements GrpcConnection {
     this.outStart = this.outPos;
   }
 
-  private onData(chunk: Buffer): void {
-    let buf = chunk;
-    if (this.pending !== null) {
-      buf = Buffer.concat([this.pending, chunk]);
-      this.pending = null;
-    }
+  protected override onData(chunk: Buffer): void {
     this.inData = true;
     try {
-      let p = 0;
-      while (buf.length - p >= FRAME_HEADER_BYTES) {
-        const len = ((buf[p] as number) << 16) | ((buf[p + 1] as number) << 8) | (buf[p + 2] as number);
-        if (buf.length - p < FRAME_HEADER_BYTES + len) break;
-        const type = buf[p + 3] as number;
-        const flags = buf[p + 4] as number;
-        const streamId = readUint32(buf, p + 5) & 0x7fffffff;
-        this.onFrame(type, flags, streamId, buf, p + FRAME_HEADER_BYTES, p + FRAME_HEADER_BYTES + len);
-        p += FRAME_HEADER_BYTES + len;
-      }
-      if (p < buf.length) this.pending = buf.subarray(p);
-    } catch (err) {
-      this.fail(`protocol error: ${(err as Error).message}`);
-      this.socket.destroy();
+      super.onData(chunk);
     } finally {
       this.inData = false;
       this.flush();
     }
   }
 
-  private onFrame(
-    type: number,
-    flags: number,
+  protected onStreamData(
     streamId: number,
     b: Buffer,
-    start: number,
-    end: number,
+    from: number,
+    to: number,
+    _flowLen: number,
+    endStream: boolean,
   ): void {
-    if (this.headerStream !== 0 && type !== FrameType.Continuation) {
-      throw new Error(`frame type ${type} inside a header block`);
-    }
-    switch (type) {
-      case FrameType.Data:
-        return this.onDataFrame(flags, streamId, b, start, end);
-      case FrameType.Headers: {
-        let s = start;
-        let e = end;
-        if (flags & Flag.Padded) {
-          e -= b[s] as number;
-          s += 1;
-        }
-        if (flags & Flag.Priority) s += 5;
-        if (s > e) throw new Error('HEADERS padding exceeds the frame');
-        this.headerStream = streamId;
-        this.headerEndStream = (flags & Flag.EndStream) !== 0;
-        this.headerBlock = [b.subarray(s, e)];
-        if (flags & Flag.EndHeaders) this.onHeaderBlock();
-        return;
-      }
-      case FrameType.Continuation:
-        if (streamId !== this.headerStream) throw new Error('CONTINUATION on another stream');
-        this.headerBlock.push(b.subarray(start, end));
-        if (flags & Flag.EndHeaders) this.onHeaderBlock();
-        return;
-      case FrameType.RstStream:
-        return this.finishStream(
-          streamId,
-          TRANSPORT_ERROR,
-          `RST_STREAM with error code ${readUint32(b, start)}`,
-        );
-      case FrameType.Settings:
-        if ((flags & Flag.Ack) === 0) this.onSettings(b, start, end);
-        return;
-      case FrameType.Ping:
-        if ((flags & Flag.Ack) === 0) {
-          const p = this.reserve(FRAME_HEADER_BYTES + 8);
-          writeFrameHeader(this.out, p, 8, FrameType.Ping, Flag.Ack, 0);
-          this.out.set(b.subarray(start, end), p + FRAME_HEADER_BYTES);
-        }
-        return;
-      case FrameType.GoAway:
-        return this.onGoAway(b, start, end);
-      case FrameType.WindowUpdate:
-        if (streamId === 0) {
-          this.sendWindow += readUint32(b, start) & 0x7fffffff;
-          this.drainQueue();
-        }
-        return;
-      case FrameType.PushPromise:
-        throw new Error('PUSH_PROMISE although push is disabled');
-      default:
-        return; // PRIORITY and unknown frame types are ignored (RFC 9113 §4.1).
-    }
-  }
-
-  private onDataFrame(flags: number, streamId: number, b: Buffer, start: number, end: number): void {
-    this.recvUnacked += end - start;
-    if (this.recvUnacked >= CONN_RECV_TOPUP) {
-      this.writeBytes(encodeWindowUpdate(0, this.recvUnacked));
-      this.recvUnacked = 0;
-    }
-    let s = start;
-    let e = end;
-    if (flags & Flag.Padded) {
-      e -= b[s] as number;
-      s += 1;
-    }
     const call = this.streams.get(streamId);
     if (call === undefined) return;
-    call.onBody(b, s, e);
-    if (flags & Flag.EndStream) this.finishStream(streamId, TRANSPORT_ERROR, 'stream ended without trailers');
+    call.onBody(b, from, to);
+    if (endStream) this.finishStream(streamId, TRANSPORT_ERROR, 'stream ended without trailers');
   }
 
-  private onHeaderBlock(): void {
-    const block =
-      this.headerBlock.length === 1 ? (this.headerBlock[0] as Buffer) : Buffer.concat(this.headerBlock);
-    const streamId = this.headerStream;
-    this.headerStream = 0;
-    this.headerBlock = [];
-    this.headers.length = 0;
-    // Decode even for streams we no longer track, to keep the HPACK table in step with the peer.
-    this.hpack.decode(block, 0, block.length, this.headers);
+  protected onStreamHeaders(streamId: number, headers: HeaderList, endStream: boolean): void {
     const call = this.streams.get(streamId);
     if (call === undefined) return;
-    call.onHeaders(this.headers);
-    if (this.headerEndStream) {
+    call.onHeaders(headers);
+    if (endStream) {
       this.streams.delete(streamId);
-      call.onTrailers(this.headers);
+      call.onTrailers(headers);
       this.drainQueue();
     }
+  }
+
+  protected onStreamReset(streamId: number, reason: string): void {
+    this.finishStream(streamId, TRANSPORT_ERROR, reason);
+  }
+
+  protected onWindowOpen(): void {
+    this.drainQueue();
   }
 
   private finishStream(streamId: number, status: number, message: string): void {
@@ -357,30 +194,14 @@ export class H2Connection implements GrpcConnection {
     this.drainQueue();
   }
 
-  private onSettings(b: Buffer, start: number, end: number): void {
-    for (let p = start; p + 6 <= end; p += 6) {
-      const id = ((b[p] as number) << 8) | (b[p + 1] as number);
-      const value = readUint32(b, p + 2);
-      if (id === Setting.MaxConcurrentStreams) this.peerMaxStreams = value;
-      if (id === Setting.InitialWindowSize) this.peerStreamWindow = value;
-    }
-    const p = this.reserve(FRAME_HEADER_BYTES);
-    writeFrameHeader(this.out, p, 0, FrameType.Settings, Flag.Ack, 0);
-    this.settle(null);
-    this.drainQueue();
-  }
-
-  private onGoAway(b: Buffer, start: number, end: number): void {
-    this.goAwayLastStream = readUint32(b, start) & 0x7fffffff;
-    const code = readUint32(b, start + 4);
-    const debug = b.subarray(start + 8, end).toString('latin1');
-    this.dead = `GOAWAY error code ${code}${debug ? `: ${debug}` : ''}`;
+  /** Calls the server did not process finish now; those it did may still complete. */
+  protected onGoAway(lastStream: number, reason: string): void {
     for (const [id, call] of [...this.streams]) {
-      if (id > this.goAwayLastStream) {
+      if (id > lastStream) {
         this.streams.delete(id);
-        call.finish(TRANSPORT_ERROR, this.dead);
+        call.finish(TRANSPORT_ERROR, reason);
       }
     }
-    for (const q of this.queue.splice(0)) q.call.finish(TRANSPORT_ERROR, this.dead);
+    for (const q of this.queue.splice(0)) q.call.finish(TRANSPORT_ERROR, reason);
   }
 }

@@ -2,7 +2,7 @@
 // etcd flags on loopback, as single servers and as 3-member clusters (--members), the same loads
 // against each, a Markdown/JSON table per cluster size with the ratio.
 //
-// What it owns: the load generator — a raw HTTP/2 gRPC client on node:net (h2-connection.ts,
+// What it owns: the load generator — a raw HTTP/2 gRPC client on node:net (h2-connection.ts over h2-base.ts,
 // h2-frames.ts, grpc-call.ts), HPACK (from src/platform/hpack.ts), hand-encoded requests
 // (grpc-codec.ts, request.ts), spread over worker threads (load-runner.ts, load-worker.ts,
 // load-protocol.ts), with node-http2-connection.ts as a second client to cross-check; server

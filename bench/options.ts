@@ -34,6 +34,24 @@ export interface BenchOptions {
   help: boolean;
 }
 
+/** Usage lines of the flags in CommonOptions (--wait-quiet and --quick are told per command). */
+export const COMMON_USAGE = `  --etcd-bin PATH       default /usr/bin/etcd
+  --ketch-bin PATH      default <repo>/bin/ketch
+  --json                print the results as JSON instead of Markdown
+  --keep-data           keep the servers' temp dirs and logs`;
+
+/** Defaults of CommonOptions but waitQuietSec. */
+export function commonDefaults(repoRoot: string): Omit<CommonOptions, 'waitQuietSec'> {
+  return {
+    etcdBin: '/usr/bin/etcd',
+    ketchBin: `${repoRoot}/bin/ketch`,
+    json: false,
+    quick: false,
+    keepData: false,
+    help: false,
+  };
+}
+
 export const USAGE = `usage: npm run bench -- [flags]   (or: node dist/bench/run.js [flags])
        npm run bench -- raft    (raft core in memory + WAL group commit vs raw fdatasync)
        npm run bench -- watch   (watch event latency and idle-watcher RSS; watch --help for its flags)
@@ -59,10 +77,7 @@ export const USAGE = `usage: npm run bench -- [flags]   (or: node dist/bench/run
   --key-size N          key length in bytes, 8..16 (default 8)
   --value-size N        value length in bytes (default 256)
   --key-space N         number of distinct put keys (default 1000000)
-  --etcd-bin PATH       default /usr/bin/etcd
-  --ketch-bin PATH      default <repo>/bin/ketch
-  --json                print the results as JSON instead of Markdown
-  --keep-data           keep the servers' temp dirs and logs`;
+${COMMON_USAGE}`;
 
 export function defaultOptions(repoRoot: string): BenchOptions {
   return {
@@ -83,48 +98,118 @@ export function defaultOptions(repoRoot: string): BenchOptions {
     keySize: 8,
     valueSize: 256,
     keySpace: 1_000_000,
-    etcdBin: '/usr/bin/etcd',
-    ketchBin: `${repoRoot}/bin/ketch`,
-    json: false,
-    quick: false,
-    keepData: false,
-    help: false,
+    ...commonDefaults(repoRoot),
   };
 }
 
-function intFlag(name: string, v: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+/** The flags every bench command (the main run and `watch`) takes, with the same meaning. */
+export interface CommonOptions {
+  waitQuietSec: number;
+  etcdBin: string;
+  ketchBin: string;
+  json: boolean;
+  quick: boolean;
+  keepData: boolean;
+  help: boolean;
+}
+
+/** Parses `v` as an integer flag value in [min, max] (`_` separators allowed); throws otherwise. */
+export function intFlag(name: string, v: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const n = Number(v.replace(/_/g, ''));
   if (!Number.isInteger(n) || n < min || n > max)
     throw new Error(`--${name} wants an integer in [${min}, ${max}], got '${v}'`);
   return n;
 }
 
-/** Parses flags (`--flag value` or `--flag=value`); throws with a message on anything unknown. */
-export function parseOptions(argv: readonly string[], repoRoot: string): BenchOptions {
-  const o = defaultOptions(repoRoot);
+/** The number-valued fields of T. */
+type NumberField<T> = { [K in keyof T]: T[K] extends number ? K : never }[keyof T];
+
+/** A --quick default: with --quick and without an explicit `--flag`, `field` becomes `value`. */
+export type QuickDefault<T> = readonly [flag: string, field: NumberField<T>, value: number];
+
+/**
+ * Applies `argv` (`--flag value` or `--flag=value`) to `o`: the common flags here, the rest through
+ * `apply`, which throws on a name it does not know; then, with --quick, the `quick` defaults of
+ * the flags not given explicitly.
+ */
+export function parseFlags<T extends CommonOptions>(
+  argv: readonly string[],
+  o: T,
+  apply: (o: T, name: string, value: () => string) => void,
+  quick: readonly QuickDefault<T>[],
+): void {
   const explicit = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (!arg.startsWith('--')) throw new Error(`unexpected argument '${arg}'`);
     const eq = arg.indexOf('=');
     const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
-    const takes = () => {
+    const value = (): string => {
       if (eq >= 0) return arg.slice(eq + 1);
       const v = argv[++i];
       if (v === undefined) throw new Error(`--${name} needs a value`);
       return v;
     };
     explicit.add(name);
-    applyFlag(o, name, takes);
+    if (!applyCommonFlag(o, name, value)) apply(o, name, value);
   }
-  if (o.quick) {
-    if (!explicit.has('duration')) o.durationSec = 2;
-    if (!explicit.has('requests')) o.maxRequests = 20_000;
-    if (!explicit.has('warmup')) o.warmupRequests = 500;
-    if (!explicit.has('rss-puts')) o.rssPuts = 5000;
-    if (!explicit.has('wait-quiet')) o.waitQuietSec = 0;
-    if (!explicit.has('repeat')) o.repeat = 1;
+  if (!o.quick) return;
+  for (const [flag, field, value] of quick) if (!explicit.has(flag)) o[field] = value as T[NumberField<T>];
+}
+
+function applyCommonFlag(o: CommonOptions, name: string, value: () => string): boolean {
+  switch (name) {
+    case 'wait-quiet':
+      o.waitQuietSec = intFlag(name, value(), 0, 3600);
+      return true;
+    case 'etcd-bin':
+      o.etcdBin = value();
+      return true;
+    case 'ketch-bin':
+      o.ketchBin = value();
+      return true;
+    case 'json':
+    case 'quick':
+    case 'keep-data':
+    case 'help':
+      o[name === 'keep-data' ? 'keepData' : name] = true;
+      return true;
+    default:
+      return false;
   }
+}
+
+/**
+ * Parses a command's flags with `parse`. On a bad flag prints the error and `usage` and sets exit
+ * code 2; on --help prints `usage`. Returns the options only when the command should run.
+ */
+export function optionsOrExit<T extends { help: boolean }>(parse: () => T, usage: string): T | null {
+  let o: T;
+  try {
+    o = parse();
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${usage}\n`);
+    process.exitCode = 2;
+    return null;
+  }
+  if (o.help) {
+    process.stdout.write(`${usage}\n`);
+    return null;
+  }
+  return o;
+}
+
+/** Parses flags (`--flag value` or `--flag=value`); throws with a message on anything unknown. */
+export function parseOptions(argv: readonly string[], repoRoot: string): BenchOptions {
+  const o = defaultOptions(repoRoot);
+  parseFlags(argv, o, applyFlag, [
+    ['duration', 'durationSec', 2],
+    ['requests', 'maxRequests', 20_000],
+    ['warmup', 'warmupRequests', 500],
+    ['rss-puts', 'rssPuts', 5000],
+    ['wait-quiet', 'waitQuietSec', 0],
+    ['repeat', 'repeat', 1],
+  ]);
   if (o.clients < o.conns) throw new Error('--clients must be at least --conns');
   return o;
 }
@@ -179,9 +264,6 @@ function applyFlag(o: BenchOptions, name: string, value: () => string): void {
     case 'fill':
       o.fill = intFlag(name, value(), 0, 1e8);
       return;
-    case 'wait-quiet':
-      o.waitQuietSec = intFlag(name, value(), 0, 3600);
-      return;
     case 'clients':
       o.clients = intFlag(name, value(), 1, 100_000);
       return;
@@ -199,18 +281,6 @@ function applyFlag(o: BenchOptions, name: string, value: () => string): void {
       return;
     case 'key-space':
       o.keySpace = intFlag(name, value(), 1, 1e8);
-      return;
-    case 'etcd-bin':
-      o.etcdBin = value();
-      return;
-    case 'ketch-bin':
-      o.ketchBin = value();
-      return;
-    case 'json':
-    case 'quick':
-    case 'keep-data':
-    case 'help':
-      o[name === 'keep-data' ? 'keepData' : name] = true;
       return;
     default:
       throw new Error(`unknown flag --${name}`);

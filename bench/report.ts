@@ -3,6 +3,7 @@
 // per load for each server with the ketch/etcd ratio, peak RSS after N puts (single member only),
 // and CPU time of the server (all members), load generator and everything else on the machine
 // during each load.
+import os from 'node:os';
 import type { LatencySummary } from './stats.js';
 import type { ErrorSample } from './load-protocol.js';
 import type { LoadId, ServerName } from './options.js';
@@ -60,11 +61,28 @@ export interface ServerReport {
   problems: string[];
 }
 
+/** The machine a report was measured on. */
+export interface MachineInfo {
+  cpus: number;
+  cpuModel: string;
+  os: string;
+  node: string;
+}
+
+export function machineInfo(): MachineInfo {
+  return {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+  };
+}
+
 export interface BenchReport {
   command: string;
   nodeCommand: string;
   startedAt: string;
-  machine: { cpus: number; cpuModel: string; os: string; node: string };
+  machine: MachineInfo;
   settings: {
     durationSec: number;
     maxRequests: number;

@@ -5,16 +5,15 @@
 // after the fill puts (single member), and CPU time of server and generator. Exit status 1 if anything failed or
 // any request got an error, so a broken run can never pass for a measurement.
 import { execFileSync } from 'node:child_process';
-import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { LoadGenerator } from './load-runner.js';
 import { runBench, versionOf, type ServerUnderTest } from './schedule.js';
 import { stopAllServers } from './servers.js';
-import { parseOptions, USAGE, type BenchOptions } from './options.js';
+import { optionsOrExit, parseOptions, USAGE, type BenchOptions } from './options.js';
 import { runRaftBench } from './raft.js';
 import { runWatchBench } from './watch.js';
 import { runLeaseBench } from './lease.js';
-import { countFailures, renderMarkdown, type BenchReport } from './report.js';
+import { countFailures, machineInfo, renderMarkdown, type BenchReport } from './report.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
 
@@ -43,12 +42,7 @@ function newReport(o: BenchOptions, argv: string[]): BenchReport {
     command,
     nodeCommand,
     startedAt: new Date().toISOString(),
-    machine: {
-      cpus: os.cpus().length,
-      cpuModel: os.cpus()[0]?.model ?? 'unknown',
-      os: `${os.type()} ${os.release()}`,
-      node: process.version,
-    },
+    machine: machineInfo(),
     settings: {
       durationSec: o.durationSec,
       maxRequests: o.maxRequests,
@@ -103,18 +97,8 @@ async function main(): Promise<void> {
     );
     return;
   }
-  let o: BenchOptions;
-  try {
-    o = parseOptions(argv, REPO_ROOT);
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
-    process.exitCode = 2;
-    return;
-  }
-  if (o.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
+  const o = optionsOrExit(() => parseOptions(argv, REPO_ROOT), USAGE);
+  if (o === null) return;
   const report = newReport(o, argv);
   progress(`command: ${report.command}`);
   const servers: ServerUnderTest[] = o.servers.map((name) => {

@@ -14,19 +14,15 @@ import type { PreparedRequest } from './request.js';
 import { EventLatencyRecorder, readDecimal, type LatencyAccount } from './watch-accounting.js';
 import { EventType, prepareNumberedPut, SEQ_DIGITS } from './watch-codec.js';
 import { WatcherSet } from './watch-streams.js';
+import type { WatchOptions } from './watch-options.js';
 
-export interface LatencyLoadSpec {
+/** The latency load's flags (rate: puts per second; durationSec of timed puts after the warm-up). */
+export interface LatencyLoadSpec extends Pick<
+  WatchOptions,
+  'watchers' | 'streams' | 'conns' | 'rate' | 'durationSec' | 'warmupPuts' | 'valueSize'
+> {
   host: string;
   port: number;
-  watchers: number;
-  streams: number;
-  conns: number;
-  /** Puts per second. */
-  rate: number;
-  /** Seconds of timed puts (rate × durationSec of them) after the warm-up puts. */
-  durationSec: number;
-  warmupPuts: number;
-  valueSize: number;
 }
 
 export interface LatencyLoadResult extends LatencyAccount {

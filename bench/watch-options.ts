@@ -1,11 +1,13 @@
 // Flags of `npm run bench -- watch` (node dist/bench/run.js watch ...), in the style of options.ts:
 // `--flag value` or `--flag=value`, every default written here once, anything unknown an error.
-// --quick only shortens the run (a smoke test); it never changes the loads' shapes.
+// --quick only shortens the run (a smoke test); it never changes the loads' shapes. The flags
+// both commands take, and the argv loop, are options.ts's parseFlags.
+import { COMMON_USAGE, commonDefaults, type CommonOptions, intFlag, parseFlags } from './options.js';
 
 export type WatchTarget = 'etcd' | 'ketch';
 export type WatchMeasure = 'latency' | 'idle';
 
-export interface WatchOptions {
+export interface WatchOptions extends CommonOptions {
   targets: WatchTarget[];
   measures: WatchMeasure[];
   /** Latency load: watchers on one key, over `streams` streams on `conns` connections. */
@@ -21,13 +23,6 @@ export interface WatchOptions {
   idleStreams: number;
   idleConns: number;
   settleSec: number;
-  waitQuietSec: number;
-  etcdBin: string;
-  ketchBin: string;
-  json: boolean;
-  quick: boolean;
-  keepData: boolean;
-  help: boolean;
 }
 
 export const WATCH_USAGE = `usage: npm run bench -- watch [flags]   (or: node dist/bench/run.js watch [flags])
@@ -49,10 +44,7 @@ export const WATCH_USAGE = `usage: npm run bench -- watch [flags]   (or: node di
   --wait-quiet SEC      before the latency load, wait up to SEC for other processes to use less
                         than a quarter of a core (default 30; 0 with --quick)
   --quick               smoke run: 2 s of puts, 10,000 idle watchers over 100 streams
-  --etcd-bin PATH       default /usr/bin/etcd
-  --ketch-bin PATH      default <repo>/bin/ketch
-  --json                print the results as JSON instead of Markdown
-  --keep-data           keep the servers' temp dirs and logs`;
+${COMMON_USAGE}`;
 
 export function defaultWatchOptions(repoRoot: string): WatchOptions {
   return {
@@ -70,20 +62,8 @@ export function defaultWatchOptions(repoRoot: string): WatchOptions {
     idleConns: 10,
     settleSec: 3,
     waitQuietSec: 30,
-    etcdBin: '/usr/bin/etcd',
-    ketchBin: `${repoRoot}/bin/ketch`,
-    json: false,
-    quick: false,
-    keepData: false,
-    help: false,
+    ...commonDefaults(repoRoot),
   };
-}
-
-function intFlag(name: string, v: string, min: number, max: number): number {
-  const n = Number(v.replace(/_/g, ''));
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new Error(`--${name} wants an integer in [${min}, ${max}], got '${v}'`);
-  return n;
 }
 
 /** Latency samples the load may hold at most (watchers × timed puts), 8 bytes each. */
@@ -92,28 +72,13 @@ export const MAX_LATENCY_SAMPLES = 50_000_000;
 /** Parses the flags after `watch`; throws with a message on anything unknown or inconsistent. */
 export function parseWatchOptions(argv: readonly string[], repoRoot: string): WatchOptions {
   const o = defaultWatchOptions(repoRoot);
-  const explicit = new Set<string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (!arg.startsWith('--')) throw new Error(`unexpected argument '${arg}'`);
-    const eq = arg.indexOf('=');
-    const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
-    const value = (): string => {
-      if (eq >= 0) return arg.slice(eq + 1);
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`--${name} needs a value`);
-      return v;
-    };
-    explicit.add(name);
-    applyFlag(o, name, value);
-  }
-  if (o.quick) {
-    if (!explicit.has('duration')) o.durationSec = 2;
-    if (!explicit.has('idle-watchers')) o.idleWatchers = 10_000;
-    if (!explicit.has('idle-streams')) o.idleStreams = 100;
-    if (!explicit.has('wait-quiet')) o.waitQuietSec = 0;
-    if (!explicit.has('settle')) o.settleSec = 1;
-  }
+  parseFlags(argv, o, applyFlag, [
+    ['duration', 'durationSec', 2],
+    ['idle-watchers', 'idleWatchers', 10_000],
+    ['idle-streams', 'idleStreams', 100],
+    ['wait-quiet', 'waitQuietSec', 0],
+    ['settle', 'settleSec', 1],
+  ]);
   check(o.conns <= o.streams && o.streams <= o.watchers, '--conns ≤ --streams ≤ --watchers');
   check(
     o.idleConns <= o.idleStreams && o.idleStreams <= o.idleWatchers,
@@ -179,21 +144,6 @@ function applyFlag(o: WatchOptions, name: string, value: () => string): void {
       return;
     case 'settle':
       o.settleSec = intFlag(name, value(), 0, 600);
-      return;
-    case 'wait-quiet':
-      o.waitQuietSec = intFlag(name, value(), 0, 3600);
-      return;
-    case 'etcd-bin':
-      o.etcdBin = value();
-      return;
-    case 'ketch-bin':
-      o.ketchBin = value();
-      return;
-    case 'json':
-    case 'quick':
-    case 'keep-data':
-    case 'help':
-      o[name === 'keep-data' ? 'keepData' : name] = true;
       return;
     default:
       throw new Error(`unknown flag --${name}`);

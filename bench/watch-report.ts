@@ -2,6 +2,7 @@
 // one table for the event-latency load and one for the idle-watcher memory load, a column per
 // server and the ketch/etcd ratio, then the commands the servers ran with and every failure or
 // problem found. `watchFailures` counts what makes the run exit 1.
+import type { MachineInfo } from './report.js';
 import type { IdleLoadResult } from './watch-idle.js';
 import type { LatencyLoadResult } from './watch-latency.js';
 import type { WatchOptions, WatchTarget } from './watch-options.js';
@@ -24,7 +25,7 @@ export interface WatchServerReport {
 export interface WatchReport {
   command: string;
   startedAt: string;
-  machine: { cpus: number; cpuModel: string; os: string; node: string };
+  machine: MachineInfo;
   settings: Omit<WatchOptions, 'help' | 'json' | 'quick' | 'keepData'>;
   servers: WatchServerReport[];
 }

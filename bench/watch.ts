@@ -4,7 +4,7 @@
 // 2. memory: RSS before and after the server holds many idle watchers (watch-idle.ts).
 // Prints the command and a table per load with the ketch/etcd ratio (watch-report.ts); exits 1 if
 // a server failed, a put failed, an event went missing or any check found a problem.
-import os from 'node:os';
+import { machineInfo } from './report.js';
 import { execFileSync } from 'node:child_process';
 import { versionOf } from './schedule.js';
 import { HOST, ServerProcess } from './servers.js';
@@ -12,6 +12,7 @@ import { CpuSample } from './proc-stats.js';
 import { runIdleLoad } from './watch-idle.js';
 import { runLatencyLoad } from './watch-latency.js';
 import { parseWatchOptions, WATCH_USAGE, type WatchOptions, type WatchTarget } from './watch-options.js';
+import { optionsOrExit } from './options.js';
 import {
   renderWatchMarkdown,
   watchFailures,
@@ -123,28 +124,13 @@ function runVersion(bin: string): string {
 /** Runs the watch benchmark for `argv` (the flags after `watch`); sets process.exitCode. */
 export async function runWatchBench(argv: string[], command: string, repoRoot: string): Promise<void> {
   const progress: Progress = (msg) => void process.stderr.write(`${msg}\n`);
-  let o: WatchOptions;
-  try {
-    o = parseWatchOptions(argv, repoRoot);
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${WATCH_USAGE}\n`);
-    process.exitCode = 2;
-    return;
-  }
-  if (o.help) {
-    process.stdout.write(`${WATCH_USAGE}\n`);
-    return;
-  }
+  const o = optionsOrExit(() => parseWatchOptions(argv, repoRoot), WATCH_USAGE);
+  if (o === null) return;
   const { help: _h, json: _j, quick: _q, keepData: _k, ...settings } = o;
   const report: WatchReport = {
     command,
     startedAt: new Date().toISOString(),
-    machine: {
-      cpus: os.cpus().length,
-      cpuModel: os.cpus()[0]?.model ?? 'unknown',
-      os: `${os.type()} ${os.release()}`,
-      node: process.version,
-    },
+    machine: machineInfo(),
     settings,
     servers: o.targets.map((name): WatchServerReport => {
       const version = versionOf(name === 'etcd' ? o.etcdBin : o.ketchBin, runVersion);
