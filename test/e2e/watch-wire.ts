@@ -115,12 +115,16 @@ export class WatchCall {
       te: 'trailers',
       ...metadata,
     });
+    // The status (trailers, or a trailers-only response) ends the call, as gRPC clients take it:
+    // a server may leave the HTTP/2 stream half-open until the client closes its side.
     this.ended = new Promise((resolve) => {
       const take = (h: Record<string, unknown>): void => {
         const s = h['grpc-status'];
         if (s === undefined) return;
         const m = h['grpc-message'];
         this.status = { code: Number(s), message: typeof m === 'string' ? decodeGrpcMessage(m) : '' };
+        resolve(this.status);
+        this.wake();
       };
       this.stream.on('response', take);
       this.stream.on('trailers', take);
