@@ -157,7 +157,9 @@ void describe(`gateway differential: etcd 3.4 vs ${target()}`, () => {
     ];
     for (const body of bodies) await d.same('/v3/kv/range', body);
     await d.same('/v3/kv/txn', '{"compare":{}}');
-    await d.same('/v3/kv/txn', '{"success":[{"request_put":{"key":"YQ=="},"request_range":{"key":"YQ=="}}]}');
+    // Not compared: a request op with two oneof members set. etcd's jsonpb keeps one of them by Go's
+    // map order, which changes from run to run (seen: request_put in one CI run, request_range in
+    // the next), so there is no single answer to match.
     await d.same('/v3/cluster/member/add', '{"peerURLs":"x"}');
     await d.same('/v3/maintenance/alarm', '{"action":"BOGUS"}');
   });

@@ -80,16 +80,24 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   });
 }
 
-/** A loopback port that was free a moment ago: bind port 0, read the port, close. */
+/**
+ * A loopback port that was free a moment ago, chosen below the kernel's ephemeral range (32768 and
+ * up here): a port from that range can be taken as the source port of some outgoing connection
+ * while a test has the member that owns it stopped, and its restart then fails with EADDRINUSE.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    if (await canListen(port)) return port;
+  }
+  throw new Error('no free port in 20000-31999');
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((res) => {
     const srv = createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      if (addr === null || typeof addr === 'string') return rej(new Error('no port'));
-      srv.close(() => res(addr.port));
-    });
+    srv.once('error', () => res(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => res(true)));
   });
 }
 
