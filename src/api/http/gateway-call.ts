@@ -4,8 +4,14 @@
 // holds the call context handed to the method, the request reader (JSON values from the body, as
 // protobuf bytes) and the response-stream writer ({"result": ...} lines).
 //
-// The method types are described structurally: api/http may import neither src/platform nor
-// src/api/grpc. src/platform/grpc-server.ts's MethodHandler and api/grpc's RawMethod fit them.
+// The method and call types are the gRPC server's own (src/base/grpc-call-types.ts): api/http may
+// import neither src/platform nor src/api/grpc.
+import type {
+  BidiStreamingCall,
+  GrpcCall,
+  MethodHandler,
+  ServerStreamingCall,
+} from '../../base/grpc-call-types.js';
 import { GrpcError, Status } from '../../base/grpc-status.js';
 import type { MessageCodec } from '../../generated/wire.js';
 import { codecOf, jsonToMessage, messageToJson } from './gateway-codec.js';
@@ -21,32 +27,11 @@ import {
   type GatewayResponse,
 } from './gateway-http.js';
 
-export interface CallContextLike {
-  readonly path: string;
-  readonly metadata: Readonly<Record<string, string>>;
-  readonly binaryMetadata: Readonly<Record<string, Uint8Array>>;
-  readonly timeoutMs: number | undefined;
-  readonly deadline: number | undefined;
-  readonly signal: AbortSignal;
-  readonly peer: string;
-  readonly done: boolean;
-}
-export interface ServerStreamLike extends CallContextLike {
-  send(framed: Uint8Array): boolean;
-  drain(): Promise<void>;
-  sendHeaders(): void;
-}
-export interface BidiLike extends ServerStreamLike, AsyncIterable<Uint8Array> {}
-
+export type CallContextLike = GrpcCall;
+export type ServerStreamLike = ServerStreamingCall;
+export type BidiLike = BidiStreamingCall;
 /** A method as the gRPC server holds it; responses come framed (5 prefix bytes first). */
-export type GatewayMethod =
-  | {
-      kind: 'unary';
-      handler: (request: Uint8Array, call: CallContextLike) => Uint8Array | Promise<Uint8Array>;
-    }
-  | { kind: 'serverStream'; handler: (request: Uint8Array, call: ServerStreamLike) => void | Promise<void> }
-  | { kind: 'clientStream'; handler: (call: BidiLike) => Uint8Array | Promise<Uint8Array> }
-  | { kind: 'bidi'; handler: (call: BidiLike) => void | Promise<void> };
+export type GatewayMethod = MethodHandler;
 
 const FRAME = 5;
 /** How much of a body may be buffered while it does not yet hold a whole JSON value. */
